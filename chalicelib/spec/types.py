@@ -1,0 +1,219 @@
+"""Literal types of the IR and the check of JSON values against them.
+
+A literal type is a small JSON object, one key naming its kind:
+
+    {"simple": "integer" | "float" | "string" | "boolean" | "datetime" | "date" | "duration" | "none"}
+    {"list": T}        {"map": T}   (keys are strings)      {"optional": T}
+    {"enum": {"name": "Color", "values": ["red", "green"]}}
+    {"struct": {"name": "pkg.Point", "fields": [{"name": "x", "type": T}, ...]}}   (a dataclass)
+    {"blob": "file" | "directory"}
+
+Values are readable JSON: numbers, strings, booleans, arrays, objects; datetimes and dates as ISO 8601
+strings, durations as seconds, enums by value, blobs as {"uri": "..."}.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+from chalicelib.errors import TypeMismatchError, ValidationError
+
+LiteralType = dict[str, Any]
+
+SIMPLE_KINDS = ("integer", "float", "string", "boolean", "datetime", "date", "duration", "none")
+INTEGER: LiteralType = {"simple": "integer"}
+FLOAT: LiteralType = {"simple": "float"}
+STRING: LiteralType = {"simple": "string"}
+BOOLEAN: LiteralType = {"simple": "boolean"}
+DATETIME: LiteralType = {"simple": "datetime"}
+DATE: LiteralType = {"simple": "date"}
+DURATION: LiteralType = {"simple": "duration"}
+NONE: LiteralType = {"simple": "none"}
+FILE: LiteralType = {"blob": "file"}
+DIRECTORY: LiteralType = {"blob": "directory"}
+
+_SIMPLE_NAMES = {
+    "integer": "int", "float": "float", "string": "str", "boolean": "bool",
+    "datetime": "datetime", "date": "date", "duration": "timedelta", "none": "None",
+}
+
+
+def list_of(item: LiteralType) -> LiteralType:
+    return {"list": item}
+
+
+def map_of(value: LiteralType) -> LiteralType:
+    return {"map": value}
+
+
+def optional(inner: LiteralType) -> LiteralType:
+    return inner if "optional" in inner or inner == NONE else {"optional": inner}
+
+
+def kind_of(t: LiteralType) -> str:
+    if not isinstance(t, dict) or len(t) != 1:
+        raise ValidationError(f"literal type [{t}] must be an object with exactly one key")
+    return next(iter(t))
+
+
+def describe(t: LiteralType) -> str:
+    """A Python-like spelling of a type for messages: `list[int]`, `Optional[str]`, `Color`."""
+    kind = kind_of(t)
+    body = t[kind]
+    if kind == "simple":
+        return _SIMPLE_NAMES.get(body, str(body))
+    if kind == "list":
+        return f"list[{describe(body)}]"
+    if kind == "map":
+        return f"dict[str, {describe(body)}]"
+    if kind == "optional":
+        return f"Optional[{describe(body)}]"
+    if kind in ("enum", "struct"):
+        return str(body["name"])
+    if kind == "blob":
+        return "File" if body == "file" else "Directory"
+    return str(t)
+
+
+def check_type(t: Any, path: str = "type") -> None:
+    """Raise ValidationError if `t` is not a well-formed literal type."""
+    kind = kind_of(t)
+    body = t[kind]
+    if kind == "simple":
+        if body not in SIMPLE_KINDS:
+            raise ValidationError(f"{path}: unknown simple type [{body}]; use one of {', '.join(SIMPLE_KINDS)}")
+    elif kind in ("list", "map", "optional"):
+        check_type(body, f"{path}.{kind}")
+    elif kind == "enum":
+        values = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise ValidationError(f"{path}: an enum needs a non-empty list of string values")
+    elif kind == "struct":
+        fields = body.get("fields") if isinstance(body, dict) else None
+        if not isinstance(fields, list):
+            raise ValidationError(f"{path}: a struct needs a list of fields")
+        for field in fields:
+            check_type(field.get("type"), f"{path}.{field.get('name')}")
+    elif kind == "blob":
+        if body not in ("file", "directory"):
+            raise ValidationError(f"{path}: blob must be 'file' or 'directory', not [{body}]")
+    else:
+        raise ValidationError(f"{path}: unknown literal type kind [{kind}]")
+
+
+def is_assignable(source: LiteralType, target: LiteralType) -> bool:
+    """Can a value of type `source` feed an input of type `target`?"""
+    if source == target:
+        return True
+    t_kind, s_kind = kind_of(target), kind_of(source)
+    if t_kind == "optional":
+        inner = target["optional"]
+        if source == NONE:
+            return True
+        return is_assignable(source["optional"] if s_kind == "optional" else source, inner)
+    if source == INTEGER and target == FLOAT:
+        return True
+    if s_kind == t_kind and s_kind in ("list", "map"):
+        return is_assignable(source[s_kind], target[t_kind])
+    return False
+
+
+def _fail(path: str, t: LiteralType, value: Any) -> TypeMismatchError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return TypeMismatchError(f"{path}: expected {describe(t)}, got {shown}")
+
+
+def validate_value(t: LiteralType, value: Any, path: str = "value") -> None:
+    """Raise TypeMismatchError naming `path` if the JSON `value` does not fit `t`."""
+    kind = kind_of(t)
+    _VALIDATORS[kind](t[kind], t, value, path)
+
+
+def _validate_optional(body: LiteralType, t: LiteralType, value: Any, path: str) -> None:
+    if value is not None:
+        validate_value(body, value, path)
+
+
+def _validate_list(body: LiteralType, t: LiteralType, value: Any, path: str) -> None:
+    if not isinstance(value, list):
+        raise _fail(path, t, value)
+    for i, item in enumerate(value):
+        validate_value(body, item, f"{path}[{i}]")
+
+
+def _validate_map(body: LiteralType, t: LiteralType, value: Any, path: str) -> None:
+    if not isinstance(value, dict):
+        raise _fail(path, t, value)
+    for key, item in value.items():
+        validate_value(body, item, f"{path}[{key!r}]")
+
+
+def _validate_enum(body: dict[str, Any], t: LiteralType, value: Any, path: str) -> None:
+    if value not in body["values"]:
+        raise TypeMismatchError(f"{path}: expected one of {body['values']} ({body['name']}), got {value!r}")
+
+
+def _validate_blob(body: str, t: LiteralType, value: Any, path: str) -> None:
+    if not (isinstance(value, dict) and isinstance(value.get("uri"), str) and set(value) <= {"uri", "format"}):
+        raise TypeMismatchError(f"{path}: expected {describe(t)} as {{\"uri\": \"...\"}}, got {value!r}")
+
+
+def _validate_simple(kind: str, t: LiteralType, value: Any, path: str) -> None:
+    ok: bool
+    if kind == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif kind == "string":
+        ok = isinstance(value, str)
+    elif kind == "boolean":
+        ok = isinstance(value, bool)
+    elif kind == "duration":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif kind == "none":
+        ok = value is None
+    else:
+        ok = isinstance(value, str) and _parses(kind, value)
+    if not ok:
+        raise _fail(path, t, value)
+
+
+def _parses(kind: str, value: str) -> bool:
+    try:
+        if kind == "datetime":
+            _dt.datetime.fromisoformat(value)
+        else:
+            _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _validate_struct(body: dict[str, Any], t: LiteralType, value: Any, path: str) -> None:
+    if not isinstance(value, dict):
+        raise _fail(path, t, value)
+    names = [f["name"] for f in body["fields"]]
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise TypeMismatchError(f"{path}: {body['name']} has no field {unknown}; its fields are {names}")
+    for field in body["fields"]:
+        if field["name"] not in value and "optional" in field["type"]:
+            continue
+        if field["name"] not in value:
+            raise TypeMismatchError(f"{path}: {body['name']} needs field [{field['name']}]")
+        validate_value(field["type"], value[field["name"]], f"{path}.{field['name']}")
+
+
+_VALIDATORS = {
+    "simple": _validate_simple,
+    "optional": _validate_optional,
+    "list": _validate_list,
+    "map": _validate_map,
+    "enum": _validate_enum,
+    "struct": _validate_struct,
+    "blob": _validate_blob,
+}

@@ -1,0 +1,57 @@
+"""slipstream: Flyte's workflow model with a serverless control plane on AWS.
+
+    from slipstream import task, workflow
+
+    @task
+    def add(a: int, b: int) -> int:
+        return a + b
+
+Names and semantics follow flytekit, so porting a Flyte workflow is a change of imports.
+"""
+
+from chalicelib.errors import (
+    ExecutionError,
+    SlipstreamError,
+    TaskFailedError,
+    TypeMismatchError,
+    UserError,
+    ValidationError,
+)
+from slipstream.conditional import conditional
+from slipstream.dynamic import DynamicTask, dynamic
+from slipstream.files import Directory, File
+from slipstream.launch_plan import SNS, CronSchedule, Email, FixedRate, LaunchPlan, WorkflowExecutionPhase
+from slipstream.map_task import MapTask, map_task
+from slipstream.resources import Resources
+from slipstream.task import PythonTask, Secret, task
+from slipstream.workflow import Workflow, workflow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SNS",
+    "CronSchedule",
+    "Directory",
+    "DynamicTask",
+    "Email",
+    "ExecutionError",
+    "File",
+    "FixedRate",
+    "LaunchPlan",
+    "MapTask",
+    "PythonTask",
+    "Resources",
+    "Secret",
+    "SlipstreamError",
+    "TaskFailedError",
+    "TypeMismatchError",
+    "UserError",
+    "ValidationError",
+    "Workflow",
+    "WorkflowExecutionPhase",
+    "conditional",
+    "dynamic",
+    "map_task",
+    "task",
+    "workflow",
+]

@@ -1,0 +1,146 @@
+"""@task: a typed Python function that runs as one node (one pod, remotely)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from chalicelib.errors import TaskFailedError, TypeMismatchError, ValidationError
+from slipstream import type_engine
+from slipstream.builder import current_builder
+from slipstream.interface import extract_interface
+from slipstream.resources import Resources
+from slipstream.serialization import SerializationSettings, entity_name
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret the task's pod needs: `group` names a Kubernetes secret (or an AWS secret), `key` one entry."""
+
+    group: str
+    key: str | None = None
+
+
+def _timeout_seconds(owner: str, timeout: int | float | dt.timedelta | None) -> int | None:
+    if timeout is None:
+        return None
+    seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else timeout
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 1:
+        raise ValidationError(f"{owner}: timeout [{timeout!r}] must be at least 1 second (seconds or a timedelta)")
+    return int(seconds)
+
+
+class PythonTask:
+    """A task. Inside a workflow body a call adds a node and returns promises; elsewhere it runs the function."""
+
+    kind = "task"
+    task_type = "python"
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        cache: bool = False,
+        cache_version: str = "",
+        retries: int = 0,
+        timeout: int | float | dt.timedelta | None = None,
+        requests: Resources | None = None,
+        limits: Resources | None = None,
+        container_image: str | None = None,
+        environment: dict[str, str] | None = None,
+        secret_requests: list[Secret | str] | None = None,
+        interruptible: bool = False,
+    ) -> None:
+        self.fn = fn
+        self.name = entity_name(fn)
+        owner = f"task [{self.name}]"
+        self.interface = extract_interface(fn, owner)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+            raise ValidationError(f"{owner}: retries [{retries!r}] must be a whole number from 0 to 100")
+        if not isinstance(cache_version, str):
+            raise ValidationError(f"{owner}: cache_version [{cache_version!r}] must be a string")
+        self.metadata = {
+            "cache": bool(cache),
+            "cache_version": cache_version,
+            "retries": retries,
+            "timeout_seconds": _timeout_seconds(owner, timeout),
+            "interruptible": bool(interruptible),
+        }
+        if environment and not all(isinstance(k, str) and isinstance(v, str) for k, v in environment.items()):
+            raise ValidationError(f"{owner}: environment must map strings to strings")
+        secrets = [s if isinstance(s, Secret) else Secret(str(s)) for s in secret_requests or []]
+        self.container = {
+            "image": container_image,
+            "requests": (requests or Resources()).to_dict(),
+            "limits": (limits or Resources()).to_dict(),
+            "environment": dict(environment or {}),
+            "secrets": [{"group": s.group, "key": s.key} for s in secrets],
+        }
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+    def dependencies(self) -> list[Any]:
+        return []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            raise ValidationError(f"task [{self.name}] takes keyword arguments only: call it as "
+                                  f"{self.fn.__name__}({', '.join(f'{n}=...' for n in self.interface.inputs)})")
+        builder = current_builder()
+        if builder is not None:
+            return builder.call(self, "task", self.interface, kwargs)
+        return self.fn(**kwargs)
+
+    def to_spec(self, settings: SerializationSettings) -> dict[str, Any]:
+        return {
+            "kind": "task",
+            "schema_version": 1,
+            "id": settings.identifier(self.name),
+            "task_type": self.task_type,
+            "interface": self.interface.to_spec(f"task [{self.name}]"),
+            "function": {"module": self.fn.__module__, "name": self.fn.__qualname__},
+            "metadata": dict(self.metadata),
+            "container": {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.container.items()},
+        }
+
+    def python_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {name: type_engine.from_json(inputs[name], t)
+                for name, t in self.interface.inputs.items() if name in inputs}
+
+    def execute(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run the function on JSON inputs and return its JSON outputs. The function's own exceptions
+        propagate; outputs of the wrong type become TaskFailedError."""
+        result = self.fn(**self.python_inputs(inputs))
+        return self.outputs_to_json(result)
+
+    def outputs_to_json(self, result: Any) -> dict[str, Any]:
+        owner = f"task [{self.name}]"
+        try:
+            by_name = self.interface.unpack_outputs(result, owner)
+            return {name: type_engine.to_json(value, self.interface.outputs[name], f"{owner} output [{name}]")
+                    for name, value in by_name.items()}
+        except (TypeMismatchError, ValidationError) as exc:
+            raise TaskFailedError(str(exc), kind="user") from exc
+
+
+@overload
+def task(fn: F) -> PythonTask: ...
+
+
+@overload
+def task(fn: None = None, **options: Any) -> Callable[[F], PythonTask]: ...
+
+
+def task(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Declare a task, as flytekit's @task: with or without options (`cache`, `cache_version`, `retries`,
+    `timeout`, `requests`, `limits`, `container_image`, `environment`, `secret_requests`, `interruptible`)."""
+    if fn is None:
+        return lambda f: PythonTask(f, **options)
+    return PythonTask(fn, **options)

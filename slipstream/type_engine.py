@@ -191,9 +191,12 @@ def _enum_converter(cls: type[enum.Enum]) -> Converter:
 def _dataclass_converter(cls: type) -> Converter:
     hints = typing.get_type_hints(cls)
     fields = [(f.name, converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    with_default = {f.name for f in dataclasses.fields(cls)
+                    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
     literal = {"struct": {
         "name": f"{cls.__module__}.{cls.__qualname__}",
-        "fields": [{"name": name, "type": conv.literal_type} for name, conv in fields],
+        "fields": [{"name": name, "type": conv.literal_type, **({"required": False} if name in with_default else {})}
+                   for name, conv in fields],
     }}
 
     def to(value: Any) -> dict[str, Any]:

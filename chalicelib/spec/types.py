@@ -5,7 +5,8 @@ A literal type is a small JSON object, one key naming its kind:
     {"simple": "integer" | "float" | "string" | "boolean" | "datetime" | "date" | "duration" | "none"}
     {"list": T}        {"map": T}   (keys are strings)      {"optional": T}
     {"enum": {"name": "Color", "values": ["red", "green"]}}
-    {"struct": {"name": "pkg.Point", "fields": [{"name": "x", "type": T}, ...]}}   (a dataclass)
+    {"struct": {"name": "pkg.Point", "fields": [{"name": "x", "type": T, "required"?: false}, ...]}}
+                       (a dataclass; a field with a default is not required)
     {"blob": "file" | "directory"}
 
 Values are readable JSON: numbers, strings, booleans, arrays, objects; datetimes and dates as ISO 8601
@@ -201,7 +202,7 @@ def _validate_struct(body: dict[str, Any], t: LiteralType, value: Any, path: str
     if unknown:
         raise TypeMismatchError(f"{path}: {body['name']} has no field {unknown}; its fields are {names}")
     for field in body["fields"]:
-        if field["name"] not in value and "optional" in field["type"]:
+        if field["name"] not in value and (field.get("required") is False or "optional" in field["type"]):
             continue
         if field["name"] not in value:
             raise TypeMismatchError(f"{path}: {body['name']} needs field [{field['name']}]")

@@ -1,0 +1,50 @@
+"""The `slipstream` command. Subcommands import what they need when they run, so start-up stays quick."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from slipstream.cli.run import run
+from slipstream.cli.serialize import serialize
+
+
+@click.group()
+@click.version_option(package_name="slipstream")
+def cli() -> None:
+    """slipstream: Flyte workflows with a serverless control plane on AWS."""
+
+
+cli.add_command(run)
+cli.add_command(serialize)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: project errors become one line on stderr (exit 2 for the caller's mistakes, 1 for
+    failed runs), never a traceback."""
+    from chalicelib.errors import ExecutionError, SlipstreamError, UserError
+
+    try:
+        cli.main(args=argv, prog_name="slipstream", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except ExecutionError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except SlipstreamError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get("SLIPSTREAM_DEBUG"):
+            raise
+        click.echo(f"Internal error: {type(exc).__name__}: {exc} (set SLIPSTREAM_DEBUG=1 for a traceback)", err=True)
+        sys.exit(1)

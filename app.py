@@ -1,11 +1,150 @@
-"""The control plane's HTTP API and event handlers (AWS Lambda behind API Gateway, or served locally
-by the sandbox). Each route is a few lines that delegate to chalicelib."""
+"""The control plane's HTTP API and event handlers: AWS Lambda behind API Gateway, or served locally by
+the sandbox. Each route is a few lines that delegate to chalicelib; paths follow FlyteAdmin's REST shape.
 
-from chalice import Chalice
+On AWS every route uses IAM (SigV4) authorization; the sandbox listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chalice import Chalice, IAMAuthorizer
+
+from chalicelib.api import handles_errors, json_response, query_param, read_json
+from chalicelib.config import Settings
+from chalicelib.errors import ValidationError
+from chalicelib.services import Services
+from chalicelib.spec import Identifier, check_name
+from chalicelib.store.pagination import parse_limit
 
 app = Chalice(app_name="slipstream")
+iam = IAMAuthorizer()
+OPENAPI_PATH = Path(__file__).parent / "chalicelib" / "openapi.json"
+ENTITY_ROUTES = (("tasks", "task_ids", "task"), ("workflows", "workflow_ids", "workflow"),
+                 ("launch_plans", "launch_plan_ids", "launch_plan"))
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """Built once per Lambda container (or per sandbox process) from the stage's environment."""
+    global _services
+    if _services is None:
+        _services = Services.build(Settings.from_env())
+    return _services
+
+
+def use_services(value: Services | None) -> None:
+    """Hand the app prebuilt services (the sandbox and the tests point them at moto's server)."""
+    global _services
+    _services = value
+
+
+def _body() -> Any:
+    return read_json(app.current_request, services().settings.max_body_bytes)
 
 
 @app.route("/api/v1/health", methods=["GET"])
+@handles_errors
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.route("/api/v1/openapi.json", methods=["GET"])
+@handles_errors
+def openapi() -> dict[str, Any]:
+    return json.loads(OPENAPI_PATH.read_text())
+
+
+@app.route("/api/v1/projects", methods=["POST"], authorizer=iam)
+@handles_errors
+def create_project() -> Any:
+    body = _body()
+    if not isinstance(body, dict) or "name" not in body:
+        raise ValidationError('send {"name": "<project>", "description": "..."}')
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        raise ValidationError("description must be a string")
+    project = services().metadata.create_project(check_name("project", body["name"]), description)
+    return json_response(project, 201)
+
+
+@app.route("/api/v1/projects", methods=["GET"], authorizer=iam)
+@handles_errors
+def list_projects() -> dict[str, Any]:
+    return {"projects": services().metadata.list_projects()}
+
+
+@app.route("/api/v1/projects/{project}", methods=["GET"], authorizer=iam)
+@handles_errors
+def get_project(project: str) -> dict[str, Any]:
+    return services().metadata.get_project(check_name("project", project))
+
+
+@app.route("/api/v1/register", methods=["POST"], authorizer=iam)
+@handles_errors
+def register_batch() -> Any:
+    """Register tasks, workflows and launch plans together, checked as one batch."""
+    body = _body()
+    specs = body.get("specs") if isinstance(body, dict) else None
+    return json_response({"entities": services().registration.register(specs)}, 201)
+
+
+def _add_entity_routes(plural: str, ids_path: str, kind: str) -> None:
+    def register() -> Any:
+        body = _body()
+        specs = body.get("specs") if isinstance(body, dict) and "specs" in body else [body]
+        wrong = [s.get("kind") for s in specs if not isinstance(s, dict) or s.get("kind") != kind] \
+            if isinstance(specs, list) else []
+        if wrong:
+            raise ValidationError(f"/api/v1/{plural} registers {kind} specs only, got kind {wrong[0]!r}; "
+                                  "use /api/v1/register for a mixed batch")
+        return json_response({"entities": services().registration.register(specs)}, 201)
+
+    def list_names(project: str, domain: str) -> dict[str, Any]:
+        request = app.current_request
+        items, token = services().metadata.list_names(
+            kind, check_name("project", project), check_name("domain", domain),
+            parse_limit(query_param(request, "limit")), query_param(request, "token"))
+        return {"entities": items, "token": token}
+
+    def list_versions(project: str, domain: str, name: str) -> dict[str, Any]:
+        request = app.current_request
+        items, token = services().metadata.list_versions(
+            kind, check_name("project", project), check_name("domain", domain), check_name("name", name),
+            parse_limit(query_param(request, "limit")), query_param(request, "token"))
+        return {"entities": items, "token": token}
+
+    def get_one(project: str, domain: str, name: str, version: str) -> dict[str, Any]:
+        return services().registration.get(kind, Identifier(project, domain, name, version))
+
+    app.route(f"/api/v1/{plural}", methods=["POST"], authorizer=iam, name=f"register_{kind}")(
+        handles_errors(register))
+    app.route(f"/api/v1/{ids_path}/{{project}}/{{domain}}", methods=["GET"], authorizer=iam,
+              name=f"list_{kind}_names")(handles_errors(list_names))
+    app.route(f"/api/v1/{plural}/{{project}}/{{domain}}/{{name}}", methods=["GET"], authorizer=iam,
+              name=f"list_{kind}_versions")(handles_errors(list_versions))
+    app.route(f"/api/v1/{plural}/{{project}}/{{domain}}/{{name}}/{{version}}", methods=["GET"], authorizer=iam,
+              name=f"get_{kind}")(handles_errors(get_one))
+
+
+for _plural, _ids, _kind in ENTITY_ROUTES:
+    _add_entity_routes(_plural, _ids, _kind)
+
+
+@app.route("/api/v1/dataproxy/upload_location", methods=["POST"], authorizer=iam)
+@handles_errors
+def upload_location() -> dict[str, Any]:
+    """Where the CLI uploads a code bundle: content-addressed, so an unchanged tree is uploaded once."""
+    body = _body()
+    project = check_name("project", (body or {}).get("project")) if isinstance(body, dict) else None
+    domain = check_name("domain", body.get("domain")) if isinstance(body, dict) else None
+    digest = body.get("digest") if isinstance(body, dict) else None
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValidationError("digest must be the sha256 of the bundle, 64 lowercase hex characters")
+    blobs = services().blobs
+    key = f"bundles/{project}/{domain}/{digest}.tar.gz"
+    exists = blobs.exists(key)
+    return {"uri": blobs.uri(key), "exists": exists, "upload_url": None if exists else blobs.presigned_put(key)}

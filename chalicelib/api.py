@@ -1,0 +1,68 @@
+"""HTTP helpers for the Chalice routes: JSON bodies within the size limit, and errors in one shape.
+
+Every error the API answers is `{"error": {"code": ..., "message": ...}}` with a 4xx status for the
+caller's mistakes; anything else is a bug, answered 500 with a request id to find it in the logs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.errors import PayloadTooLargeError, SlipstreamError, ValidationError
+
+logger = logging.getLogger("slipstream.api")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return Response(body=json.dumps({"error": {"code": code, "message": message}}), status_code=status,
+                    headers=JSON_HEADERS)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(body=json.dumps(body), status_code=status, headers=JSON_HEADERS)
+
+
+def read_json(request: Any, max_bytes: int) -> Any:
+    """The request's JSON body; 413 over `max_bytes`, 400 if it is not JSON."""
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise PayloadTooLargeError(f"request body is {len(raw)} bytes, over the limit of {max_bytes}; "
+                                   "send fewer specs per request")
+    if not raw.strip():
+        raise ValidationError("request body is empty; send a JSON document")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"request body is not valid JSON: {exc}") from None
+
+
+def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn project errors into their 4xx answer, and anything unexpected into a logged 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = view(*args, **kwargs)
+        except SlipstreamError as exc:
+            return error_response(exc.status_code, exc.code, str(exc))
+        except Exception:
+            request_id = uuid.uuid4().hex
+            logger.exception("unhandled error, request %s", request_id)
+            return error_response(500, "InternalError", f"internal error (request {request_id}); this is a bug")
+        return result if isinstance(result, Response) else json_response(result)
+
+    return wrapper
+
+
+def query_param(request: Any, name: str) -> str | None:
+    params = request.query_params or {}
+    return params.get(name)

@@ -1,0 +1,64 @@
+"""Where the control plane's resources are: table, bucket, queue and topic names, from the environment.
+
+On AWS the Chalice stage sets these variables (`.chalice/config.json`); the sandbox sets them for its
+own resources, created from the same template (`infra/template.json`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024  # the Lambda synchronous payload limit
+LOCAL_CREDENTIALS = ("sandbox", "sandbox")  # what clients of moto's server sign with, never real keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    projects_table: str
+    entities_table: str
+    executions_table: str
+    node_executions_table: str
+    task_cache_table: str
+    data_bucket: str
+    dispatch_queue_url: str
+    events_topic_arn: str
+    region: str = "us-east-1"
+    endpoint_url: str | None = None  # moto's server in tests and the sandbox; None on AWS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def for_stack(cls, stack: str, *, region: str = "us-east-1", account: str = "123456789012",
+                  endpoint_url: str | None = None) -> Settings:
+        """The names `infra/template.json` gives a stack's resources."""
+        queue_host = endpoint_url or f"https://sqs.{region}.amazonaws.com"
+        return cls(
+            projects_table=f"{stack}-projects",
+            entities_table=f"{stack}-entities",
+            executions_table=f"{stack}-executions",
+            node_executions_table=f"{stack}-node-executions",
+            task_cache_table=f"{stack}-task-cache",
+            data_bucket=f"{stack}-data-{account}-{region}",
+            dispatch_queue_url=f"{queue_host}/{account}/{stack}-dispatch",
+            events_topic_arn=f"arn:aws:sns:{region}:{account}:{stack}-events",
+            region=region,
+            endpoint_url=endpoint_url,
+        )
+
+    def to_env(self) -> dict[str, str]:
+        env = {f"SLIPSTREAM_{k.upper()}": str(v) for k, v in self.__dict__.items() if v is not None}
+        return env
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {}
+        for name, field in cls.__dataclass_fields__.items():
+            key = f"SLIPSTREAM_{name.upper()}"
+            if key in env:
+                values[name] = int(env[key]) if name == "max_body_bytes" else env[key]
+            elif field.default is field.default_factory:  # dataclasses.MISSING on both: required
+                raise RuntimeError(f"environment variable [{key}] is not set; the Chalice stage must set it")
+        values.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
+        return cls(**values)

@@ -1,0 +1,171 @@
+"""Registration: validate, compile and store tasks, workflows and launch plans as immutable versions.
+
+A batch is checked whole before anything is written, so a bad batch leaves the store as it was:
+shapes (JSON Schema), projects and domains, taken versions (409 unless the content is identical),
+then compilation of every workflow against its tasks and subworkflows (from the batch or the store),
+and every launch plan against its workflow. Writes follow: specs and closures to S3 (content-addressed),
+then conditional puts in DynamoDB. Each new workflow gets a default launch plan of its own name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.compiler import check_launch_plan, compile_workflow
+from chalicelib.compiler.graph import topological_order
+from chalicelib.errors import ConflictError, NotFoundError, UnknownReferenceError, ValidationError
+from chalicelib.spec import Identifier, check_spec_shape, content_hash, ref_key, referenced_entities
+from chalicelib.store import BlobStore, EntityRecord, MetadataStore
+
+KINDS = ("task", "workflow", "launch_plan")
+MAX_BATCH = 1000
+
+
+@dataclass
+class _Batch:
+    specs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (kind, ref key) → spec
+    existing: dict[tuple[str, str], EntityRecord] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {key: spec for (k, key), spec in self.specs.items() if k == kind}
+
+
+def default_launch_plan(workflow: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "launch_plan", "schema_version": 1, "id": dict(workflow["id"]), "workflow": dict(workflow["id"]),
+            "default_inputs": {}, "fixed_inputs": {}, "schedule": None, "notifications": []}
+
+
+class RegistrationService:
+    def __init__(self, metadata: MetadataStore, blobs: BlobStore) -> None:
+        self.metadata = metadata
+        self.blobs = blobs
+
+    def register(self, specs: list[Any]) -> list[dict[str, Any]]:
+        """Register a batch; returns one {"kind", "id", "status": "created" | "unchanged"} per entity."""
+        if not isinstance(specs, list) or not specs:
+            raise ValidationError('the body must hold a non-empty list of specs: {"specs": [...]}')
+        if len(specs) > MAX_BATCH:
+            raise ValidationError(f"a batch holds at most {MAX_BATCH} specs, got {len(specs)}; split it")
+        batch = _Batch()
+        for spec in specs:
+            check_spec_shape(spec)
+            key = (spec["kind"], ref_key(spec["id"]))
+            if key in batch.specs and batch.specs[key] != spec:
+                raise ConflictError(f"{spec['kind']} [{key[1]}] appears twice in the batch with different content")
+            batch.specs[key] = spec
+        self._check_projects(batch)
+        for workflow in batch.of_kind("workflow").values():
+            plan = default_launch_plan(workflow)
+            batch.specs.setdefault(("launch_plan", ref_key(plan["id"])), plan)
+        self._load_existing(batch)
+        compiled = self._compile(batch)
+        return self._write(batch, compiled)
+
+    def _check_projects(self, batch: _Batch) -> None:
+        for project in sorted({spec["id"]["project"] for spec in batch.specs.values()}):
+            domains = self.metadata.get_project(project)["domains"]
+            for spec in batch.specs.values():
+                if spec["id"]["project"] == project and spec["id"]["domain"] not in domains:
+                    raise ValidationError(f"domain [{spec['id']['domain']}] is not a domain of project [{project}]; "
+                                          f"use one of {domains}")
+
+    def _load_existing(self, batch: _Batch) -> None:
+        keys = [(kind, Identifier.from_dict(spec["id"])) for (kind, _), spec in batch.specs.items()]
+        found = self.metadata.get_entities(keys)
+        for (kind, ident), record in found.items():
+            key = (kind, str(ident))
+            if record.digest != content_hash(batch.specs[key]):
+                raise ConflictError(
+                    f"{kind} [{ident}] is already registered with different content; versions are immutable: "
+                    "register under a new version (--version)"
+                )
+            batch.existing[key] = record
+
+    def _stored_spec(self, kind: str, ref: dict[str, str]) -> dict[str, Any] | None:
+        record = self.metadata.get_entity(kind, Identifier.from_dict(ref))
+        return None if record is None else self.blobs.get_json(record.spec_key)
+
+    def _closure_specs(
+        self, batch: _Batch, key: str, workflow: dict[str, Any]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Tasks and workflows `workflow` reaches, from the batch or the store; missing ones are left for
+        the compiler to name."""
+        tasks: dict[str, dict[str, Any]] = {}
+        workflows: dict[str, dict[str, Any]] = {key: workflow}
+        pending = list(referenced_entities(workflow))
+        while pending:
+            kind, ref = pending.pop()
+            pool = tasks if kind == "task" else workflows
+            if ref_key(ref) in pool:
+                continue
+            spec = batch.specs.get((kind, ref_key(ref))) or self._stored_spec(kind, ref)
+            if spec is not None:
+                pool[ref_key(ref)] = spec
+                if kind == "workflow":
+                    pending.extend(referenced_entities(spec))
+        return tasks, workflows
+
+    def _compile(self, batch: _Batch) -> dict[str, Any]:
+        """Compile every workflow of the batch (closures by key) and check every launch plan."""
+        closures: dict[str, Any] = {}
+        for key in _workflow_order(batch.of_kind("workflow")):
+            workflow = batch.specs[("workflow", key)]
+            tasks, workflows = self._closure_specs(batch, key, workflow)
+            closures[key] = compile_workflow(workflow, tasks, workflows).closure()
+        for plan in batch.of_kind("launch_plan").values():
+            target = ref_key(plan["workflow"])
+            workflow = batch.specs.get(("workflow", target)) or self._stored_spec("workflow", plan["workflow"])
+            if workflow is None:
+                raise UnknownReferenceError(
+                    f"launch plan [{ref_key(plan['id'])}] names workflow [{target}], which is neither registered "
+                    "nor in this batch; register the workflow first"
+                )
+            check_launch_plan(plan, workflow)
+        return closures
+
+    def _write(self, batch: _Batch, closures: dict[str, Any]) -> list[dict[str, Any]]:
+        results = []
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        for (kind, key), spec in sorted(batch.specs.items(), key=lambda item: order[item[0][0]]):
+            status = "unchanged"
+            if (kind, key) not in batch.existing:
+                spec_key, digest = self.blobs.put_content_addressed("specs", spec)
+                closure_key = None
+                if kind == "workflow":
+                    closure_key, _ = self.blobs.put_content_addressed("closures", closures[key])
+                ident = Identifier.from_dict(spec["id"])
+                if self.metadata.put_entity(kind, ident, digest, spec_key, closure_key):
+                    status = "created"
+                else:  # registered concurrently since we looked: identical is fine, different is a conflict
+                    record = self.metadata.get_entity(kind, ident)
+                    if record is None or record.digest != digest:
+                        raise ConflictError(f"{kind} [{key}] was registered concurrently with different content; "
+                                            "register under a new version")
+            results.append({"kind": kind, "id": spec["id"], "status": status})
+        return results
+
+    # reads
+
+    def get(self, kind: str, ident: Identifier) -> dict[str, Any]:
+        record = self.metadata.get_entity(kind, ident)
+        if record is None:
+            raise NotFoundError(f"{kind.replace('_', ' ')} [{ident}] is not registered")
+        body: dict[str, Any] = {**record.summary(), "spec": self.blobs.get_json(record.spec_key)}
+        if record.closure_key:
+            body["closure_key"] = record.closure_key
+        return body
+
+    def closure(self, ident: Identifier) -> dict[str, Any]:
+        record = self.metadata.get_entity("workflow", ident)
+        if record is None or record.closure_key is None:
+            raise NotFoundError(f"workflow [{ident}] is not registered")
+        return self.blobs.get_json(record.closure_key)
+
+
+def _workflow_order(workflows: dict[str, dict[str, Any]]) -> Iterable[str]:
+    """Subworkflows of the batch before the workflows that call them."""
+    deps = {key: {ref_key(ref) for kind, ref in referenced_entities(spec) if kind == "workflow"} & set(workflows)
+            for key, spec in workflows.items()}
+    return topological_order("batch", deps)

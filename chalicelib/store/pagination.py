@@ -1,0 +1,43 @@
+"""Opaque page tokens: DynamoDB's LastEvaluatedKey, base64-encoded JSON. Clients pass them back as is."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from chalicelib.errors import ValidationError
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def encode_token(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
+        raise ValidationError(f"token [{token[:40]}] is not a valid page token; pass the token of a previous page")
+    return key
+
+
+def parse_limit(raw: Any) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit [{raw}] must be a whole number from 1 to {MAX_LIMIT}")
+    return limit

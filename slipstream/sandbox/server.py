@@ -1,0 +1,144 @@
+"""The sandbox: the whole control plane on one machine.
+
+moto's server (127.0.0.1, a free port) plays DynamoDB, S3, SQS, SNS, EventBridge and Step Functions with
+state machines really executed; the Chalice app is served locally on another free port; worker threads
+play the event sources AWS would drive. `Sandbox` runs in-process (the tests use it directly);
+`python -m slipstream.sandbox` runs one in the background for `slipstream sandbox start`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import LOCAL_CREDENTIALS, Settings
+from chalicelib.errors import ConflictError
+from chalicelib.services import Services, aws_client
+from slipstream.sandbox.infra import create_resources
+
+DEFAULT_PROJECT = "default"
+STACK = "slipstream"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Sandbox:
+    def __init__(self, stack: str = STACK, region: str = REGION) -> None:
+        self.stack = stack
+        self.region = region
+        self._moto: Any = None
+        self._api: Any = None
+        self._api_thread: threading.Thread | None = None
+        self.settings: Settings | None = None
+        self.services: Services | None = None
+        self.api_url = ""
+        self.endpoint_url = ""
+
+    def start(self) -> Sandbox:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
+        moto_port = free_port()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self._moto.start()
+        self.endpoint_url = f"http://127.0.0.1:{moto_port}"
+        # moto's Step Functions interpreter calls SQS & co. at localhost:$MOTO_PORT
+        os.environ["MOTO_PORT"] = str(moto_port)
+        self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
+        self.settings = Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url)
+        create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
+                         self.stack, self.region)
+        self.services = Services.build(self.settings)
+        try:
+            self.services.metadata.create_project(DEFAULT_PROJECT, "The sandbox's default project")
+        except ConflictError:
+            pass
+        self._serve_api()
+        return self
+
+    def client(self, service: str) -> Any:
+        assert self.settings is not None or service in ("dynamodb", "s3", "sqs", "sns")
+        settings = self.settings or Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url)
+        return aws_client(settings, service)
+
+    def _configure_moto(self, config: dict[str, Any]) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/config", data=json.dumps(config).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def _serve_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import ChaliceRequestHandler, LocalDevServer
+
+        import app as chalice_app
+
+        chalice_app.use_services(self.services)
+        lock = threading.Lock()
+
+        class SerializedHandler(ChaliceRequestHandler):
+            """Chalice keeps `app.current_request` in one attribute: handle one request at a time, as a
+            Lambda container does."""
+
+            def _generic_handle(self) -> None:
+                with lock:
+                    super()._generic_handle()
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: the sandbox log is for errors
+                pass
+
+        warnings.filterwarnings("ignore", message=".*is not a supported in local mode.*")
+        port = free_port()
+        self._api = LocalDevServer(chalice_app.app, Config(), host="127.0.0.1", port=port,
+                                   handler_cls=SerializedHandler)
+        self._api_thread = threading.Thread(target=self._api.server.serve_forever, name="sandbox-api", daemon=True)
+        self._api_thread.start()
+        self.api_url = f"http://127.0.0.1:{port}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"api_url": self.api_url, "aws_endpoint_url": self.endpoint_url, "stack": self.stack,
+                "region": self.region, "project": DEFAULT_PROJECT, "domain": "development"}
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.server.shutdown()
+            self._api.server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+
+
+def _local_credentials_env() -> None:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS[0])
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS[1])
+
+
+def serve(state_dir: Path) -> None:
+    """Run a sandbox until SIGTERM or SIGINT, announcing itself in `state_dir/state.json`."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    sandbox = Sandbox().start()
+    state = {**sandbox.describe(), "pid": os.getpid()}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / "state.json.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(state_dir / "state.json")
+    try:
+        stop.wait()
+    finally:
+        sandbox.stop()
+        (state_dir / "state.json").unlink(missing_ok=True)

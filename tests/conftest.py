@@ -26,3 +26,40 @@ def examples_on_path() -> Path:
     if str(EXAMPLES) not in sys.path:
         sys.path.insert(0, str(EXAMPLES))
     return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The whole control plane in this process: moto's server and the Chalice app on 127.0.0.1, started
+    once per test session (each test uses its own project to stay independent)."""
+    from slipstream.sandbox.server import Sandbox
+
+    running = Sandbox().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def api_config(sandbox):
+    from slipstream.config import ClientConfig
+
+    return ClientConfig(api_url=sandbox.api_url, project="default", domain="development", auth="none")
+
+
+@pytest.fixture()
+def api(api_config):
+    """An API client of the session's sandbox."""
+    from slipstream.client import ApiClient
+
+    return ApiClient(api_config)
+
+
+@pytest.fixture()
+def project(api, request) -> str:
+    """A fresh project for one test, named after it."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:28] + "-" + uuid.uuid4().hex[:6]
+    api.create_project(name)
+    return name

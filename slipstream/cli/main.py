@@ -7,7 +7,10 @@ import sys
 
 import click
 
+from slipstream.cli.get import create, get
+from slipstream.cli.register import register
 from slipstream.cli.run import run
+from slipstream.cli.sandbox import sandbox
 from slipstream.cli.serialize import serialize
 
 
@@ -17,8 +20,8 @@ def cli() -> None:
     """slipstream: Flyte workflows with a serverless control plane on AWS."""
 
 
-cli.add_command(run)
-cli.add_command(serialize)
+for command in (run, register, get, create, sandbox, serialize):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ play the event sources AWS would drive. `Sandbox` runs in-process (the tests use
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -61,10 +62,8 @@ class Sandbox:
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
                          self.stack, self.region)
         self.services = Services.build(self.settings)
-        try:
+        with contextlib.suppress(ConflictError):
             self.services.metadata.create_project(DEFAULT_PROJECT, "The sandbox's default project")
-        except ConflictError:
-            pass
         self._serve_api()
         return self
 

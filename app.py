@@ -7,14 +7,16 @@ On AWS every route uses IAM (SigV4) authorization; the sandbox listens on 127.0.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from chalice import Chalice, IAMAuthorizer
+from chalice import Chalice, IAMAuthorizer, Rate
 
 from chalicelib.api import handles_errors, json_response, query_param, read_json
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError
+from chalicelib.handlers import dispatch_batch, status_changed
 from chalicelib.services import Services
 from chalicelib.spec import Identifier, check_name
 from chalicelib.store.pagination import parse_limit
@@ -146,5 +148,87 @@ def upload_location() -> dict[str, Any]:
         raise ValidationError("digest must be the sha256 of the bundle, 64 lowercase hex characters")
     blobs = services().blobs
     key = f"bundles/{project}/{domain}/{digest}.tar.gz"
+    filename = body.get("filename")
+    if filename is not None:  # an input file of a remote run
+        if not isinstance(filename, str) or not re.match(r"^[A-Za-z0-9_.\-]{1,200}$", filename) or ".." in filename:
+            raise ValidationError(f"filename [{filename}] must be a plain file name (letters, digits, '_', '.', '-')")
+        key = f"uploads/{project}/{domain}/{digest}/{filename}"
     exists = blobs.exists(key)
     return {"uri": blobs.uri(key), "exists": exists, "upload_url": None if exists else blobs.presigned_put(key)}
+
+
+def _execution_scope(project: str, domain: str) -> tuple[str, str]:
+    return check_name("project", project), check_name("domain", domain)
+
+
+@app.route("/api/v1/executions", methods=["POST"], authorizer=iam)
+@handles_errors
+def create_execution() -> Any:
+    """Start a workflow or launch plan; a client-given name makes this idempotent (200 when it exists)."""
+    execution, created = services().executions.create(_body())
+    return json_response(execution, 201 if created else 200)
+
+
+@app.route("/api/v1/executions/{project}/{domain}", methods=["GET"], authorizer=iam)
+@handles_errors
+def list_executions(project: str, domain: str) -> dict[str, Any]:
+    request = app.current_request
+    return services().executions.list(
+        *_execution_scope(project, domain), phase=query_param(request, "phase"),
+        workflow=query_param(request, "workflow"), limit=parse_limit(query_param(request, "limit")),
+        token=query_param(request, "token"))
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}", methods=["GET"], authorizer=iam)
+@handles_errors
+def get_execution(project: str, domain: str, name: str) -> dict[str, Any]:
+    return services().executions.get(*_execution_scope(project, domain), name)
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/nodes", methods=["GET"], authorizer=iam)
+@handles_errors
+def list_node_executions(project: str, domain: str, name: str) -> dict[str, Any]:
+    return {"nodes": services().executions.nodes(*_execution_scope(project, domain), name)}
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/logs", methods=["GET"], authorizer=iam)
+@handles_errors
+def node_logs(project: str, domain: str, name: str) -> dict[str, Any]:
+    node = query_param(app.current_request, "node")
+    if not node:
+        raise ValidationError("name the node: ?node=<node id>")
+    return {"node": node, "logs": services().executions.logs(*_execution_scope(project, domain), name, node)}
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/terminate", methods=["POST"], authorizer=iam)
+@handles_errors
+def terminate_execution(project: str, domain: str, name: str) -> dict[str, Any]:
+    return services().executions.terminate(*_execution_scope(project, domain), name)
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/relaunch", methods=["POST"], authorizer=iam)
+@handles_errors
+def relaunch_execution(project: str, domain: str, name: str) -> Any:
+    raw = app.current_request.raw_body
+    body = _body() if raw and raw.strip() else {}
+    new_name = body.get("name") if isinstance(body, dict) else None
+    return json_response(services().executions.relaunch(*_execution_scope(project, domain), name, new_name), 201)
+
+
+@app.on_sqs_message(queue="slipstream-dispatch", batch_size=10)
+def dispatch(event: Any) -> dict[str, Any]:
+    """Dispatch queue → the dispatcher, reporting partial batch failures."""
+    return dispatch_batch(event.to_dict(), services().dispatcher)
+
+
+@app.on_cw_event({"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]})
+def execution_status_changed(event: Any) -> None:
+    status_changed(event.to_dict(), services().status)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def reconcile_pods(event: Any) -> None:
+    """Fail the tokens of pods that died without reporting, and remove finished pods."""
+    reconciler = services().reconciler()
+    if reconciler is not None:
+        reconciler.run_once()

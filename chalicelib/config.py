@@ -24,9 +24,13 @@ class Settings:
     data_bucket: str
     dispatch_queue_url: str
     events_topic_arn: str
+    states_role_arn: str = ""
     region: str = "us-east-1"
     endpoint_url: str | None = None  # moto's server in tests and the sandbox; None on AWS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    heartbeat_seconds: int = 300
+    timeout_slack_seconds: int = 60
+    default_image: str = "ghcr.io/slipstream/task:latest"
 
     @classmethod
     def for_stack(cls, stack: str, *, region: str = "us-east-1", account: str = "123456789012",
@@ -42,6 +46,7 @@ class Settings:
             data_bucket=f"{stack}-data-{account}-{region}",
             dispatch_queue_url=f"{queue_host}/{account}/{stack}-dispatch",
             events_topic_arn=f"arn:aws:sns:{region}:{account}:{stack}-events",
+            states_role_arn=f"arn:aws:iam::{account}:role/{stack}-states",
             region=region,
             endpoint_url=endpoint_url,
         )
@@ -57,7 +62,7 @@ class Settings:
         for name, field in cls.__dataclass_fields__.items():
             key = f"SLIPSTREAM_{name.upper()}"
             if key in env:
-                values[name] = int(env[key]) if name == "max_body_bytes" else env[key]
+                values[name] = int(env[key]) if field.type == "int" else env[key]
             elif field.default is field.default_factory:  # dataclasses.MISSING on both: required
                 raise RuntimeError(f"environment variable [{key}] is not set; the Chalice stage must set it")
         values.setdefault("region", env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")

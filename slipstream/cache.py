@@ -7,22 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from chalicelib.spec.serialize import content_hash
+from chalicelib.caching import cache_key
+
+__all__ = ["LocalCache", "cache_key", "slipstream_home"]
 
 
 def slipstream_home() -> Path:
     return Path(os.environ.get("SLIPSTREAM_HOME") or Path.home() / ".slipstream")
-
-
-def cache_key(task_spec: dict[str, Any], inputs: dict[str, Any]) -> str:
-    """Flyte's cache identity: same task name, cache_version, interface and inputs in one project/domain.
-    The task's version is left out on purpose, so a new code version keeps its cache until cache_version moves."""
-    ident = task_spec["id"]
-    return content_hash({
-        "project": ident["project"], "domain": ident["domain"], "task": ident["name"],
-        "cache_version": task_spec["metadata"]["cache_version"],
-        "interface": task_spec["interface"], "inputs": inputs,
-    })
 
 
 class LocalCache:

@@ -111,6 +111,53 @@ class ApiClient:
         return location["uri"]
 
 
+    def upload_file(self, project: str, domain: str, path: Any) -> str:
+        """Upload a local file given as an input (content-addressed); returns its s3:// URI."""
+        import hashlib
+        from pathlib import Path
+
+        data = Path(path).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        location = self.request("POST", "/api/v1/dataproxy/upload_location",
+                                {"project": project, "domain": domain, "digest": digest, "filename": Path(path).name})
+        if not location["exists"]:
+            put = urllib.request.Request(location["upload_url"], data=data, method="PUT",
+                                         headers={"Content-Type": "application/octet-stream"})
+            self.requests_sent += 1
+            with urllib.request.urlopen(put, timeout=self.timeout):
+                pass
+        return location["uri"]
+
+    # executions
+
+    def create_execution(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/executions", body)
+
+    def get_execution(self, project: str, domain: str, name: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}")
+
+    def list_executions(self, project: str, domain: str, *, phase: str | None = None, workflow: str | None = None,
+                        limit: int | None = None, token: str | None = None) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}",
+                            params={"phase": phase, "workflow": workflow, "limit": limit, "token": token})
+
+    def node_executions(self, project: str, domain: str, name: str) -> list[dict[str, Any]]:
+        path = f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/nodes"
+        return self.request("GET", path)["nodes"]
+
+    def logs(self, project: str, domain: str, name: str, node: str) -> str:
+        path = f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/logs"
+        return self.request("GET", path, params={"node": node})["logs"]
+
+    def terminate(self, project: str, domain: str, name: str) -> dict[str, Any]:
+        path = f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/terminate"
+        return self.request("POST", path, {})
+
+    def relaunch(self, project: str, domain: str, name: str, new_name: str | None = None) -> dict[str, Any]:
+        path = f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/relaunch"
+        return self.request("POST", path, {"name": new_name} if new_name else {})
+
+
 def _quote(part: str) -> str:
     return urllib.parse.quote(part, safe="")
 

@@ -218,3 +218,24 @@ _VALIDATORS = {
     "struct": _validate_struct,
     "blob": _validate_blob,
 }
+
+
+def transform_blobs(t: LiteralType, value: Any, fn: Any) -> Any:
+    """`value` with every File/Directory literal replaced by `fn(kind, blob)`: how the entrypoint swaps
+    local paths and S3 URIs at a task's edges."""
+    if value is None:
+        return None
+    kind = kind_of(t)
+    body = t[kind]
+    if kind == "blob":
+        return fn(body, value)
+    if kind == "optional":
+        return transform_blobs(body, value, fn)
+    if kind == "list":
+        return [transform_blobs(body, v, fn) for v in value]
+    if kind == "map":
+        return {k: transform_blobs(body, v, fn) for k, v in value.items()}
+    if kind == "struct":
+        types = {f["name"]: f["type"] for f in body["fields"]}
+        return {k: transform_blobs(types[k], v, fn) if k in types else v for k, v in value.items()}
+    return value

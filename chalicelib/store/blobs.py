@@ -28,6 +28,15 @@ class BlobStore:
             raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
         return json.loads(body)
 
+    def get_text(self, key: str) -> str:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode(errors="replace")
+        except self.s3.exceptions.NoSuchKey as exc:
+            raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
+
+    def copy(self, source: str, target: str) -> None:
+        self.s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
+
     def put_content_addressed(self, prefix: str, obj: Any) -> tuple[str, str]:
         """Store `obj` under its own hash; returns (key, digest). The same content is stored once."""
         digest = content_hash(obj)

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from slipstream.cli.executions import execution, get_execution, get_executions, logs
 from slipstream.cli.get import create, get
 from slipstream.cli.register import register
 from slipstream.cli.run import run
@@ -20,8 +21,10 @@ def cli() -> None:
     """slipstream: Flyte workflows with a serverless control plane on AWS."""
 
 
-for command in (run, register, get, create, sandbox, serialize):
+for command in (run, register, get, create, execution, logs, sandbox, serialize):
     cli.add_command(command)
+get.add_command(get_executions)
+get.add_command(get_execution)
 
 
 def main(argv: list[str] | None = None) -> None:

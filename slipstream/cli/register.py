@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ def register(paths: tuple[str, ...], project: str | None, domain: str | None, ve
 
 
 def build_registration(client: Any, paths: list[str], project: str, domain: str,
-                       version: str | None) -> tuple[list[dict[str, Any]], str]:
-    """Specs of everything under `paths`, their task specs pointing at the uploaded code bundle."""
+                       version: str | None, fast: bool = False) -> tuple[list[dict[str, Any]], str]:
+    """Specs of everything under `paths`, their task specs pointing at the uploaded code bundle. With
+    `fast` and no version, the version is the bundle's digest: the same code, the same version."""
     from slipstream.bundle import build_bundle
     from slipstream.collect import collect_entities
     from slipstream.loader import module_name_for, python_files
@@ -46,12 +48,17 @@ def build_registration(client: Any, paths: list[str], project: str, domain: str,
 
     roots = sorted({module_name_for(f)[0] for f in python_files(paths)})
     entities = collect_entities(paths)
-    settings = SerializationSettings(project, domain, version or default_version(paths))
-    specs = serialize(entities, settings)
     bundles: dict[Path, str] = {}
+    digests = []
     for root in roots:
         data, digest = build_bundle(root)
+        digests.append(digest)
         bundles[root] = client.upload_bundle(project, domain, digest, data)
+    if version is None:
+        version = "fast-" + hashlib.sha256("".join(digests).encode()).hexdigest()[:20] if fast \
+            else default_version(paths)
+    settings = SerializationSettings(project, domain, version)
+    specs = serialize(entities, settings)
     for spec in specs:
         if spec["kind"] == "task":
             module = spec["function"]["module"]

@@ -43,6 +43,7 @@ class FileGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         from slipstream.loader import find_entity
 
+        ctx.meta["run_file"] = self.name
         entity = find_entity(self._module(), name)
         return _entity_command(name, entity)
 
@@ -63,7 +64,15 @@ def _entity_command(name: str, entity: Any) -> click.Command:
     def callback(**kwargs: Any) -> None:
         ctx = click.get_current_context()
         given = {k: v for k, v in kwargs.items() if v is not None}
-        _run_local(entity, given, as_json=ctx.find_root().params.get("as_json", False) or ctx.meta.get("as_json"))
+        options = ctx.meta["run_options"]
+        if options["remote"]:
+            from slipstream.cli.remote import run_remote
+
+            run_remote(ctx.meta["run_file"], entity, given, as_json=options["as_json"], wait=options["wait"],
+                       project=options["project"], domain=options["domain"], version=options["version"],
+                       name=options["name"])
+        else:
+            _run_local(entity, given, as_json=options["as_json"])
 
     doc = (getattr(target, "fn", None) and target.fn.__doc__) or f"Run {entity.kind} {entity.name}."
     return click.Command(name, callback=callback, params=options_for(interface.inputs, defaults, fixed),
@@ -91,13 +100,23 @@ def _run_local(entity: Any, kwargs: dict[str, Any], as_json: bool) -> None:
 
 @click.group("run", cls=RunGroup, invoke_without_command=False)
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line: the outputs by name.")
+@click.option("--remote", is_flag=True,
+              help="Register the file and run it on the control plane (the sandbox by default).")
+@click.option("--wait", is_flag=True, help="With --remote: follow the execution and print its outputs.")
+@click.option("-p", "--project", default=None, help="With --remote: the project (default: configured, or default).")
+@click.option("-d", "--domain", default=None, help="With --remote: the domain (default: development).")
+@click.option("-v", "--version", default=None, help="With --remote: the version to register (default: from the code).")
+@click.option("--name", default=None, help="With --remote: the execution's name (idempotent).")
 @click.pass_context
-def run(ctx: click.Context, as_json: bool) -> None:
+def run(ctx: click.Context, as_json: bool, remote: bool, wait: bool, project: str | None, domain: str | None,
+        version: str | None, name: str | None) -> None:
     """Run a workflow, launch plan or task from FILE on this machine.
 
     \b
     slipstream run examples/hello.py my_wf --a 50 --b hello
     slipstream run --json examples/hello.py my_wf --a 50 --b hello
     slipstream run examples/hello.py my_wf --help
+    slipstream run --remote --wait examples/hello.py my_wf --a 50 --b hello
     """
-    ctx.meta["as_json"] = as_json
+    ctx.meta["run_options"] = {"as_json": as_json, "remote": remote, "wait": wait, "project": project,
+                               "domain": domain, "version": version, "name": name}

@@ -9,6 +9,7 @@ play the event sources AWS would drive. `Sandbox` runs in-process (the tests use
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -19,10 +20,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from chalicelib.dispatch.pods import PodConfig
+
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services, aws_client
 from slipstream.sandbox.infra import create_resources
+from slipstream.sandbox.launcher import LocalProcessLauncher, sandbox_env
+from slipstream.sandbox.workers import DispatchWorker, StatusPoller
 
 DEFAULT_PROJECT = "default"
 STACK = "slipstream"
@@ -36,9 +41,14 @@ def free_port() -> int:
 
 
 class Sandbox:
-    def __init__(self, stack: str = STACK, region: str = REGION) -> None:
+    def __init__(self, home: Path | None = None, stack: str = STACK, region: str = REGION) -> None:
+        import tempfile
+
+        self.home = home or Path(tempfile.mkdtemp(prefix="slipstream-sandbox-"))
         self.stack = stack
         self.region = region
+        self.workers: list[Any] = []
+        self.launcher: Any = None
         self._moto: Any = None
         self._api: Any = None
         self._api_thread: threading.Thread | None = None
@@ -58,14 +68,30 @@ class Sandbox:
         # moto's Step Functions interpreter calls SQS & co. at localhost:$MOTO_PORT
         os.environ["MOTO_PORT"] = str(moto_port)
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
-        self.settings = Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url)
+        self.settings = dataclasses.replace(
+            Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url),
+            heartbeat_seconds=60, timeout_slack_seconds=2)
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
                          self.stack, self.region)
-        self.services = Services.build(self.settings)
+        self.launcher = LocalProcessLauncher(
+            PodConfig(default_image="local", region=self.region, data_bucket=self.settings.data_bucket),
+            fail_token=lambda token, error, cause: self.services.dispatcher.fail_token(token, error, cause),
+            logs_dir=self.home / "pods", env=sandbox_env(self.endpoint_url, self.region))
+        self.services = Services.build(self.settings, launcher=self.launcher)
         with contextlib.suppress(ConflictError):
             self.services.metadata.create_project(DEFAULT_PROJECT, "The sandbox's default project")
         self._serve_api()
+        self._start_workers()
         return self
+
+    def _start_workers(self) -> None:
+        assert self.services is not None and self.settings is not None
+        sqs, sfn = self.client("sqs"), self.client("stepfunctions")
+        self.workers = [DispatchWorker(sqs, self.settings.dispatch_queue_url, self.services.dispatcher,
+                                       name=f"sandbox-dispatch-{i}") for i in range(3)]
+        self.workers.append(StatusPoller(sfn, self.services.status))
+        for worker in self.workers:
+            worker.start()
 
     def client(self, service: str) -> Any:
         assert self.settings is not None or service in ("dynamodb", "s3", "sqs", "sns")
@@ -111,6 +137,12 @@ class Sandbox:
                 "region": self.region, "project": DEFAULT_PROJECT, "domain": "development"}
 
     def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        if self.launcher is not None:
+            self.launcher.shutdown()
+        for worker in self.workers:
+            worker.join(timeout=5)
         if self._api is not None:
             self._api.server.shutdown()
             self._api.server.server_close()
@@ -130,7 +162,7 @@ def serve(state_dir: Path) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox().start()
+    sandbox = Sandbox(home=state_dir).start()
     state = {**sandbox.describe(), "pid": os.getpid()}
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = state_dir / "state.json.tmp"

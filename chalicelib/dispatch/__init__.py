@@ -1,0 +1,1 @@
+"""Task dispatch to Kubernetes: pod specs, the pod launcher, the reconciler."""

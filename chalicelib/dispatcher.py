@@ -1,0 +1,298 @@
+"""The dispatcher: consumes the dispatch queue and drives each node of each execution.
+
+Messages (sent by the state machines, see `compiler.asl`):
+
+    wait    store the node's task token; answer it once every dependency has succeeded, with what the
+            next state needs inline (a map's items, a branch's condition operands)
+    run     resolve the node's inputs, answer from the cache if it holds them, else start the pod
+            (named from execution, node and attempt: a redelivered message finds it exists)
+    done    record the node's outputs, fill the cache, and release the nodes waiting for it
+    gather  collect a map's items, check min_success_ratio, release the map's dependents
+    child   run the graph a dynamic task built as a child execution (answered when it ends)
+    group   run a group of a split workflow as a child execution
+
+Every step is idempotent: node phases only move forward, a wait token is claimed before it is answered,
+and answering a token twice is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from chalicelib.bindings import memoized, resolve
+from chalicelib.caching import cache_key
+from chalicelib.compiler import CompiledWorkflow
+from chalicelib.compiler.asl import compile_asl
+from chalicelib.compiler.plan import ExecutionPlan, PlanNode, branch_operands, build_plan
+from chalicelib.config import Settings
+from chalicelib.data import attempt_prefix, node_outputs, split_key
+from chalicelib.dispatch.pods import PodRequest, pod_name
+from chalicelib.errors import NotFoundError, SlipstreamError
+from chalicelib.executions import asl_options
+from chalicelib.machines import StateMachines, sfn_execution_name
+from chalicelib.store import BlobStore
+from chalicelib.store.executions import ExecutionStore, utcnow
+
+logger = logging.getLogger("slipstream.dispatcher")
+
+
+class Launcher(Protocol):
+    def launch(self, request: PodRequest) -> bool: ...
+
+    def stop_execution(self, project: str, domain: str, execution: str) -> int: ...
+
+
+class _Lru(OrderedDict[str, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: str, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, store: ExecutionStore, blobs: BlobStore, sfn: Any,
+                 machines: StateMachines, launcher: Launcher, cache_model: Any) -> None:
+        self.settings = settings
+        self.store = store
+        self.blobs = blobs
+        self.sfn = sfn
+        self.machines = machines
+        self.launcher = launcher
+        self.cache_model = cache_model
+        self._plans = _Lru(64)
+        self._json = _Lru(256)
+
+    def handle(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, f"_on_{message.get('t')}", None)
+        if handler is None:
+            raise SlipstreamError(f"unknown dispatch message type [{message.get('t')}]")
+        handler(message)
+
+    # reading
+
+    def plan(self, x: str) -> ExecutionPlan:
+        context = self._cached_json(f"{x}/context.json")
+        key = context["plan_key"]
+        if key not in self._plans:
+            self._plans.remember(key, ExecutionPlan.from_dict(self.blobs.get_json(key)))
+        return self._plans[key]
+
+    def _cached_json(self, key: str) -> Any:
+        if key not in self._json:
+            self._json.remember(key, self.blobs.get_json(key))
+        return self._json[key]
+
+    def _reader(self, x: str) -> Any:
+        return memoized(lambda node: self.blobs.get_json(node_outputs(x, node)))
+
+    def _node_inputs(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
+        inputs = self._cached_json(f"{x}/inputs.json")
+        reader = self._reader(x)
+        return {name: resolve(binding, inputs, reader) for name, binding in node.inputs.items()}
+
+    # wait
+
+    def _on_wait(self, m: dict[str, Any]) -> None:
+        x, node_id = m["x"], m["n"]
+        self.store.update_node(x, node_id, "WAITING", wait_token=m["tok"], task=self._task_ref(x, node_id))
+        self._try_release(x, node_id)
+
+    def _task_ref(self, x: str, node_id: str) -> dict[str, Any] | None:
+        node = self.plan(x).find(node_id)
+        if node.task is None:
+            return {"kind": node.kind}
+        spec = self.plan(x).tasks[node.task]
+        return {"name": spec["id"]["name"], "version": spec["id"]["version"], "task_type": spec["task_type"],
+                "kind": node.kind}
+
+    def _try_release(self, x: str, node_id: str) -> None:
+        record = self.store.node(x, node_id)
+        token = record.wait_token if record else None
+        if not token:
+            return
+        plan = self.plan(x)
+        node = plan.nodes[node_id]
+        phases = self.store.node_phases(x, node.deps)
+        if any(phases.get(dep) != "SUCCEEDED" for dep in node.deps):
+            return
+        if not self.store.claim_wait_token(x, node_id, token):
+            return  # another worker released it
+        try:
+            output = self._release_output(x, plan, node)
+        except SlipstreamError as exc:
+            self.fail_token(token, "slipstream.UserError", str(exc))
+            return
+        self.store.update_node(x, node_id, "QUEUED")
+        self.succeed_token(token, output)
+
+    def _release_output(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
+        if node.kind == "branch":
+            inputs, reader = self._cached_json(f"{x}/inputs.json"), self._reader(x)
+            return {f"v{i}": resolve(b, inputs, reader) for i, b in enumerate(branch_operands(node))}
+        if node.kind != "map":
+            return {}
+        values = self._node_inputs(x, plan, node)
+        lengths = {name: len(values[name]) for name in node.mapped_inputs}
+        if len(set(lengths.values())) > 1:
+            raise SlipstreamError(f"map task [{node.id}]: mapped inputs have different lengths {lengths}")
+        self.blobs.put_json(f"{x}/{node.id}/inputs.json", values)
+        count = next(iter(lengths.values()), 0)
+        if count > asl_options(self.settings).distributed_map_threshold:
+            key = self.blobs.put_json(f"{x}/{node.id}/items.json", list(range(count)))
+            return {"distributed": True, "bucket": self.blobs.bucket, "key": key, "count": count}
+        return {"distributed": False, "items": list(range(count)), "count": count}
+
+    # run
+
+    def _on_run(self, m: dict[str, Any]) -> None:
+        x, node_id, attempt, token = m["x"], m["n"], int(m.get("a") or 0), m["tok"]
+        plan = self.plan(x)
+        node = plan.find(node_id)
+        task = plan.tasks[node.task]  # type: ignore[index]
+        index = m.get("i")
+        path = node_id if index is None else f"{node_id}.{index}"
+        if index is None:
+            inputs = self._node_inputs(x, plan, node)
+        else:
+            values = self._cached_json(f"{x}/{node_id}/inputs.json")
+            inputs = {k: (v[index] if k in node.mapped_inputs else v) for k, v in values.items()}
+        ref = {"name": task["id"]["name"], "version": task["id"]["version"], "task_type": task["task_type"]}
+        if task["metadata"]["cache"] and self._answer_from_cache(x, path, task, inputs, token, ref):
+            return
+        prefix = attempt_prefix(x, path, attempt)
+        inputs_key = self.blobs.put_json(f"{prefix}/inputs.json", inputs)
+        project, domain, _ = split_key(x)
+        request = PodRequest(project=project, domain=domain, execution=x, node_id=path, attempt=attempt, task=task,
+                             inputs_uri=self.blobs.uri(inputs_key), outputs_prefix=self.blobs.uri(prefix + "/"),
+                             task_token=token)
+        self.store.update_node(x, path, "RUNNING", attempts=attempt + 1, pod=pod_name(x, path, attempt), task=ref,
+                               started_at=utcnow())
+        if not self.launcher.launch(request):
+            logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
+
+    def _answer_from_cache(self, x: str, path: str, task: dict[str, Any], inputs: dict[str, Any], token: str,
+                           ref: dict[str, Any]) -> bool:
+        key = cache_key(task, inputs)
+        try:
+            entry = self.cache_model.get(key, consistent_read=True)
+        except self.cache_model.DoesNotExist:
+            return False
+        target = node_outputs(x, path)
+        self.blobs.copy(entry.outputs_key, target)
+        now = utcnow()
+        self.store.update_node(x, path, "RUNNING", task=ref, cache_hit="true", attempts=1, started_at=now)
+        self.succeed_token(token, {"outputs": target, "cache_hit": True, "started": now.isoformat(),
+                                    "ended": now.isoformat()})
+        return True
+
+    # done
+
+    def _on_done(self, m: dict[str, Any]) -> None:
+        x, node_id, result = m["x"], m["n"], m.get("r") or {}
+        plan = self.plan(x)
+        node = plan.find(node_id)
+        outputs_key = result.get("outputs") or node_outputs(x, node_id)
+        self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=outputs_key, ended_at=utcnow())
+        if node.task and plan.tasks[node.task]["metadata"]["cache"] and not result.get("cache_hit"):
+            self._fill_cache(x, node, plan.tasks[node.task], outputs_key)
+        released = node_id
+        branch = m.get("b")
+        if branch:
+            self.blobs.copy(outputs_key, node_outputs(x, branch))
+            self.store.update_node(x, branch, "SUCCEEDED", outputs_key=node_outputs(x, branch), ended_at=utcnow())
+            released = branch
+        self._release_dependents(x, plan, released)
+
+    def _fill_cache(self, x: str, node: PlanNode, task: dict[str, Any], outputs_key: str) -> None:
+        key = cache_key(task, self._node_inputs(x, self.plan(x), node))
+        entry = self.cache_model(key=key, outputs_key=outputs_key, task=task["id"], created_at=utcnow())
+        try:
+            entry.save(condition=self.cache_model.key.does_not_exist())
+        except Exception as exc:
+            logger.debug("cache entry %s exists: %s", key, exc)
+
+    def _release_dependents(self, x: str, plan: ExecutionPlan, node_id: str) -> None:
+        for dependent in plan.dependents().get(node_id, []):
+            self._try_release(x, dependent)
+
+    # gather
+
+    def _on_gather(self, m: dict[str, Any]) -> None:
+        x, node_id, token = m["x"], m["n"], m["tok"]
+        plan = self.plan(x)
+        node = plan.nodes[node_id]
+        values = self._cached_json(f"{x}/{node_id}/inputs.json")
+        count = len(values[node.mapped_inputs[0]]) if node.mapped_inputs else 0
+        names = [v["name"] for v in plan.tasks[node.task]["interface"]["outputs"]]  # type: ignore[index]
+
+        def item(i: int) -> dict[str, Any] | None:
+            try:
+                return self.blobs.get_json(node_outputs(x, f"{node_id}.{i}"))
+            except NotFoundError:
+                return None
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(item, range(count)))
+        failed = [i for i, r in enumerate(results) if r is None]
+        for i in failed:
+            self.store.update_node(x, f"{node_id}.{i}", "FAILED", ended_at=utcnow())
+        succeeded = count - len(failed)
+        if count and succeeded / count < node.min_success_ratio:
+            message = (f"map task [{node_id}]: {succeeded} of {count} items succeeded, below min_success_ratio "
+                       f"{node.min_success_ratio}; failed items: {failed[:10]}")
+            self.store.update_node(x, node_id, "FAILED", ended_at=utcnow(), error={"kind": "user", "message": message})
+            self.fail_token(token, "slipstream.MapFailed", message)
+            return
+        outputs = {name: [r[name] if r else None for r in results] for name in names}
+        key = self.blobs.put_json(node_outputs(x, node_id), outputs)
+        self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=key, ended_at=utcnow())
+        self._release_dependents(x, plan, node_id)
+        self.succeed_token(token, {})
+
+    # child executions
+
+    def _on_child(self, m: dict[str, Any]) -> None:
+        x, node_id, token = m["x"], m["n"], m["tok"]
+        closure = self.blobs.get_json(m["r"]["dynamic"])
+        plan = build_plan(CompiledWorkflow.from_closure(closure))
+        machines = compile_asl(plan, asl_options(self.settings))
+        child = f"{x}/{node_id}"
+        plan_key, _ = self.blobs.put_content_addressed("plans", plan.to_dict())
+        self.blobs.put_json(f"{child}/inputs.json", {})
+        self.blobs.put_json(f"{child}/context.json", {"plan_key": plan_key})
+        arns = self.machines.ensure(machines.definitions)
+        self.machines.start(arns[machines.root], sfn_execution_name(child),
+                            {"x": child, "q": self.settings.dispatch_queue_url, "parent_token": token,
+                             "kind": "dynamic"})
+
+    def _on_group(self, m: dict[str, Any]) -> None:
+        x, group = m["x"], m["g"]
+        self.machines.start(self.machines.arn(group), sfn_execution_name(f"{x}#{group}"),
+                            {"x": x, "q": self.settings.dispatch_queue_url, "parent_token": m["tok"],
+                             "kind": "group"})
+
+    # tokens
+
+    def succeed_token(self, token: str, output: dict[str, Any]) -> None:
+        try:
+            self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
+        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
+                self.sfn.exceptions.TaskDoesNotExist) as exc:
+            logger.info("token already answered or expired: %s", exc)
+
+    def fail_token(self, token: str, error: str, cause: str) -> None:
+        try:
+            self.sfn.send_task_failure(taskToken=token, error=error, cause=json.dumps({"message": cause})[:32000])
+        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
+                self.sfn.exceptions.TaskDoesNotExist) as exc:
+            logger.info("token already answered or expired: %s", exc)

@@ -1,0 +1,200 @@
+"""Executions: create (from a launch plan or a workflow, inputs checked, idempotent by name), get, list,
+node executions, logs, terminate and relaunch.
+
+Creating one resolves its inputs against the interface and the launch plan, flattens the registered
+closure into a plan, compiles it to state machines (shared by content hash) and starts the root
+execution with `{"x": <execution key>, "q": <dispatch queue>}` as input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from typing import Any
+
+from chalicelib.compiler import CompiledWorkflow, resolve_inputs
+from chalicelib.compiler.asl import AslOptions, compile_asl
+from chalicelib.compiler.plan import build_plan
+from chalicelib.config import Settings
+from chalicelib.data import attempt_prefix, execution_key
+from chalicelib.errors import ConflictError, NotFoundError, ValidationError
+from chalicelib.machines import StateMachines, sfn_execution_name
+from chalicelib.registration import RegistrationService
+from chalicelib.spec import Identifier, check_name, content_hash
+from chalicelib.store import BlobStore, MetadataStore
+from chalicelib.store.executions import TERMINAL, ExecutionStore, execution_view, node_view, utcnow
+
+EXECUTION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+INLINE_OUTPUTS_BYTES = 32 * 1024
+
+
+def asl_options(settings: Settings) -> AslOptions:
+    return AslOptions(heartbeat_seconds=settings.heartbeat_seconds,
+                      timeout_slack_seconds=settings.timeout_slack_seconds)
+
+
+class ExecutionService:
+    def __init__(self, settings: Settings, store: ExecutionStore, metadata: MetadataStore, blobs: BlobStore,
+                 registration: RegistrationService, machines: StateMachines, launcher: Any = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.metadata = metadata
+        self.blobs = blobs
+        self.registration = registration
+        self.machines = machines
+        self.launcher = launcher
+
+    def create(self, body: Any) -> tuple[dict[str, Any], bool]:
+        if not isinstance(body, dict):
+            raise ValidationError('send {"project", "domain", "launch_plan" or "workflow": {"name", "version"}, '
+                                  '"inputs": {...}, "name"?}')
+        project, domain = check_name("project", body.get("project")), check_name("domain", body.get("domain"))
+        domains = self.metadata.get_project(project)["domains"]
+        if domain not in domains:
+            raise ValidationError(f"domain [{domain}] is not a domain of project [{project}]; use one of {domains}")
+        inputs = body.get("inputs", {})
+        if not isinstance(inputs, dict):
+            raise ValidationError("inputs must be a JSON object mapping input names to values")
+        workflow, plan = self._target(project, domain, body)
+        fixed = plan["fixed_inputs"] if plan else {}
+        defaults = plan["default_inputs"] if plan else {}
+        resolved = resolve_inputs(workflow["interface"]["inputs"], inputs, defaults=defaults, fixed=fixed,
+                                  owner=f"execution of workflow [{workflow['id']['name']}]")
+        name = body.get("name") or _generated_name()
+        if not isinstance(name, str) or not EXECUTION_NAME.match(name):
+            raise ValidationError(f"execution name [{name}] is not valid: use lowercase letters, digits and '-', "
+                                  "starting with a letter, at most 40 characters")
+        return self._start(project, domain, name, workflow, plan, resolved)
+
+    def _target(self, project: str, domain: str, body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """(workflow spec, launch plan spec or None) named by the request; latest version if none given."""
+        kind = "launch_plan" if "launch_plan" in body else "workflow" if "workflow" in body else None
+        if kind is None:
+            raise ValidationError('name what to run: "launch_plan": {"name": ...} or "workflow": {"name": ...}')
+        ref = body[kind]
+        if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
+            raise ValidationError(f'{kind} must be an object {{"name": ..., "version": ...}}')
+        version = ref.get("version") or self._latest(kind, project, domain, ref["name"])
+        spec = self.registration.get(kind, Identifier(project, domain, ref["name"], version))["spec"]
+        if kind == "workflow":
+            return spec, None
+        target = Identifier.from_dict(spec["workflow"])
+        return self.registration.get("workflow", target)["spec"], spec
+
+    def _latest(self, kind: str, project: str, domain: str, name: str) -> str:
+        items, _ = self.metadata.list_versions(kind, project, domain, check_name("name", name), 1, None)
+        if not items:
+            raise NotFoundError(f"{kind.replace('_', ' ')} [{project}/{domain}/{name}] is not registered")
+        return items[0]["id"]["version"]
+
+    def _start(self, project: str, domain: str, name: str, workflow: dict[str, Any], launch_plan: Any,
+               inputs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        digest = content_hash({"workflow": workflow["id"], "launch_plan": launch_plan and launch_plan["id"],
+                               "inputs": inputs})
+        record, created = self.store.create(project, domain, name, workflow=workflow["id"],
+                                            launch_plan=launch_plan and launch_plan["id"], request_digest=digest)
+        if not created:
+            if record.request_digest != digest:
+                raise ConflictError(f"execution [{project}/{domain}/{name}] exists with other inputs or another "
+                                    "workflow; choose another name")
+            if record.sfn_execution_arn:
+                return self._view(record), False
+        x = execution_key(project, domain, name)
+        compiled = CompiledWorkflow.from_closure(self.registration.closure(Identifier.from_dict(workflow["id"])))
+        try:
+            plan = build_plan(compiled)
+        except NotImplementedError as exc:
+            raise ValidationError(f"workflow [{workflow['id']['name']}] uses {exc}, which remote runs do not "
+                                  "support yet; call a task there instead") from None
+        machines = compile_asl(plan, asl_options(self.settings))
+        plan_key, _ = self.blobs.put_content_addressed("plans", plan.to_dict())
+        inputs_key = self.blobs.put_json(f"{x}/inputs.json", inputs)
+        self.blobs.put_json(f"{x}/context.json", {"plan_key": plan_key})
+        arns = self.machines.ensure(machines.definitions)
+        arn = self.machines.start(arns[machines.root], sfn_execution_name(x),
+                                  {"x": x, "q": self.settings.dispatch_queue_url})
+        self.store.set_phase(record, "RUNNING", sfn_execution_arn=arn, state_machine_arn=arns[machines.root],
+                             plan_key=plan_key, inputs_key=inputs_key, started_at=utcnow())
+        return self._view(self.store.get(project, domain, name)), created
+
+    def _view(self, record: Any, detail: bool = True) -> dict[str, Any]:
+        view = execution_view(record)
+        if detail:
+            view["inputs"] = self.blobs.get_json(record.inputs_key) if record.inputs_key else None
+            outputs = record.outputs
+            if outputs is None and record.outputs_key:
+                outputs = self.blobs.get_json(record.outputs_key)
+            view["outputs"] = outputs
+        return view
+
+    def get(self, project: str, domain: str, name: str) -> dict[str, Any]:
+        return self._view(self.store.get(project, domain, name))
+
+    def list(self, project: str, domain: str, *, phase: str | None, workflow: str | None, limit: int,
+             token: str | None) -> dict[str, Any]:
+        if phase and phase not in ("QUEUED", "RUNNING", *TERMINAL):
+            raise ValidationError(f"phase [{phase}] is unknown; use one of QUEUED, RUNNING, {', '.join(TERMINAL)}")
+        items, next_token = self.store.list(project, domain, phase=phase, workflow=workflow, limit=limit, token=token)
+        return {"executions": [self._view(r, detail=False) for r in items], "token": next_token}
+
+    def nodes(self, project: str, domain: str, name: str) -> list[dict[str, Any]]:
+        self.store.get(project, domain, name)
+        return self._nodes(execution_key(project, domain, name), "")
+
+    def _nodes(self, x: str, prefix: str) -> list[dict[str, Any]]:
+        found = []
+        for record in self.store.nodes(x):
+            view = node_view(record)
+            view["node_id"] = prefix + view["node_id"]
+            found.append(view)
+            if (record.task or {}).get("task_type") == "dynamic":
+                found.extend(self._nodes(f"{x}/{record.sk}", f"{view['node_id']}/"))
+        return sorted(found, key=lambda v: (v["started_at"] or "~", v["node_id"]))
+
+    def logs(self, project: str, domain: str, name: str, node: str) -> str:
+        self.store.get(project, domain, name)
+        x = execution_key(project, domain, name)
+        *parents, leaf = node.split("/")
+        scope = "/".join([x, *parents])
+        record = self.store.node(scope, leaf)
+        if record is None:
+            raise NotFoundError(f"node [{node}] of execution [{x}] has not run")
+        attempt = max(int(record.attempts or 1) - 1, 0)
+        try:
+            return self.blobs.get_text(f"{attempt_prefix(scope, leaf, attempt)}/logs.txt")
+        except NotFoundError:
+            raise NotFoundError(f"node [{node}] of execution [{x}] has no logs yet (attempt {attempt})") from None
+
+    def terminate(self, project: str, domain: str, name: str) -> dict[str, Any]:
+        record = self.store.get(project, domain, name)
+        if record.phase in TERMINAL:
+            raise ConflictError(f"execution [{project}/{domain}/{name}] already ended ({record.phase})")
+        if record.sfn_execution_arn:
+            with contextlib.suppress(self.machines.sfn.exceptions.ExecutionDoesNotExist):
+                self.machines.sfn.stop_execution(executionArn=record.sfn_execution_arn, error="slipstream.Aborted",
+                                                 cause="terminated by user")
+        if self.launcher is not None:
+            self.launcher.stop_execution(project, domain, name)
+        self.store.set_phase(record, "ABORTED", ended_at=utcnow(),
+                             error={"code": "Aborted", "message": "terminated by user"})
+        return self.get(project, domain, name)
+
+    def relaunch(self, project: str, domain: str, name: str, new_name: str | None = None) -> dict[str, Any]:
+        record = self.store.get(project, domain, name)
+        if not record.inputs_key:
+            raise ConflictError(f"execution [{project}/{domain}/{name}] never started; nothing to relaunch")
+        inputs = self.blobs.get_json(record.inputs_key)
+        workflow = self.registration.get("workflow", Identifier.from_dict(record.workflow))["spec"]
+        plan = None
+        if record.launch_plan:
+            plan = self.registration.get("launch_plan", Identifier.from_dict(record.launch_plan))["spec"]
+        name = new_name or _generated_name()
+        if not EXECUTION_NAME.match(name):
+            raise ValidationError(f"execution name [{name}] is not valid")
+        view, _ = self._start(project, domain, name, workflow, plan, inputs)
+        return view
+
+
+def _generated_name() -> str:
+    return "x" + secrets.token_hex(10)

@@ -1,0 +1,146 @@
+"""Execution status changes → execution and node records, outputs, parent tokens and notifications.
+
+On AWS an EventBridge rule on "Step Functions Execution Status Change" invokes this; in the sandbox a
+poller builds the same event. Events may come twice or out of order: phases only move forward, and
+notifications go out only for the update that moved the phase.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.bindings import memoized, resolve
+from chalicelib.data import attempt_prefix, node_outputs, split_key
+from chalicelib.errors import NotFoundError
+from chalicelib.spec import Identifier
+from chalicelib.store.executions import NODE_RANK, ExecutionStore, utcnow
+
+logger = logging.getLogger("slipstream.status")
+SFN_PHASES = {"RUNNING": "RUNNING", "SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT",
+              "ABORTED": "ABORTED"}
+INLINE_OUTPUTS_BYTES = 32 * 1024
+
+
+def error_message(error: str | None, cause: str | None) -> str:
+    """The user-facing message of a Step Functions failure: our own JSON cause, or the raw text."""
+    if cause:
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            return cause
+        if isinstance(parsed, dict):
+            if "message" in parsed:
+                return str(parsed["message"])
+            if "errorMessage" in parsed:
+                return str(parsed["errorMessage"])
+            if "Cause" in parsed:
+                return error_message(parsed.get("Error"), parsed["Cause"])
+        return cause
+    if error in ("States.Timeout", "slipstream.Timeout"):
+        return "a task timed out"
+    return error or "failed"
+
+
+class StatusHandler:
+    def __init__(self, store: ExecutionStore, blobs: Any, sfn: Any, sns: Any, topic_arn: str,
+                 registration: Any, dispatcher: Any) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.sfn = sfn
+        self.sns = sns
+        self.topic_arn = topic_arn
+        self.registration = registration
+        self.dispatcher = dispatcher
+
+    def handle(self, detail: dict[str, Any]) -> None:
+        status = detail.get("status")
+        execution_input = json.loads(detail.get("input") or "{}")
+        x = execution_input.get("x")
+        if status not in SFN_PHASES or not x:
+            return
+        if "parent_token" in execution_input:
+            self._child(detail, execution_input)
+        else:
+            self._root(detail, x)
+
+    def _child(self, detail: dict[str, Any], execution_input: dict[str, Any]) -> None:
+        status, token = detail["status"], execution_input["parent_token"]
+        if status == "RUNNING":
+            return
+        if status != "SUCCEEDED":
+            message = error_message(detail.get("error"), detail.get("cause"))
+            self.dispatcher.fail_token(token, detail.get("error") or "slipstream.ChildFailed", message)
+            return
+        output: dict[str, Any] = {}
+        if execution_input.get("kind") == "dynamic":
+            child = execution_input["x"]
+            parent, node = child.rsplit("/", 1)
+            key = self.blobs.put_json(node_outputs(parent, node), self._outputs(child))
+            output = {"outputs": key}
+        self.dispatcher.succeed_token(token, output)
+
+    def _outputs(self, x: str) -> dict[str, Any]:
+        plan = self.dispatcher.plan(x)
+        inputs = self.blobs.get_json(f"{x}/inputs.json")
+        reader = memoized(lambda node: self.blobs.get_json(node_outputs(x, node)))
+        return {name: resolve(binding, inputs, reader) for name, binding in plan.outputs.items()}
+
+    def _root(self, detail: dict[str, Any], x: str) -> None:
+        project, domain, name = split_key(x)
+        try:
+            record = self.store.get(project, domain, name)
+        except NotFoundError:
+            logger.warning("status change for unknown execution %s", x)
+            return
+        phase = SFN_PHASES[detail["status"]]
+        fields: dict[str, Any] = {}
+        if phase == "SUCCEEDED":
+            outputs = self._outputs(x)
+            fields["outputs_key"] = self.blobs.put_json(f"{x}/outputs.json", outputs)
+            if len(json.dumps(outputs)) <= INLINE_OUTPUTS_BYTES:
+                fields["outputs"] = outputs
+        elif phase != "RUNNING":
+            fields["error"] = {"code": detail.get("error") or phase,
+                               "message": error_message(detail.get("error"), detail.get("cause"))}
+        if phase != "RUNNING":
+            fields["ended_at"] = utcnow()
+        if self.store.set_phase(record, phase, **fields):
+            if phase not in ("RUNNING", "SUCCEEDED"):
+                self._close_nodes(x, phase)
+            if phase != "RUNNING":
+                self._notify(record, phase, fields.get("error"))
+
+    def _close_nodes(self, x: str, phase: str) -> None:
+        """Nodes still open when an execution fails: FAILED with the error their pod left, else ABORTED."""
+        for node in self.store.nodes(x):
+            if node.phase_rank is not None and node.phase_rank >= NODE_RANK["SUCCEEDED"]:
+                continue
+            attempt = max(int(node.attempts or 1) - 1, 0)
+            try:
+                error = self.blobs.get_json(f"{attempt_prefix(x, node.sk, attempt)}/error.json")
+                self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=utcnow())
+            except NotFoundError:
+                closed = "TIMED_OUT" if phase == "TIMED_OUT" or (node.attempts and phase == "FAILED") else "ABORTED"
+                self.store.update_node(x, node.sk, closed, ended_at=utcnow())
+
+    def _notify(self, record: Any, phase: str, error: dict[str, Any] | None) -> None:
+        message = {"project": record.project, "domain": record.domain, "name": record.name, "phase": phase,
+                   "workflow": record.workflow, "launch_plan": record.launch_plan, "error": error}
+        attributes = {key: {"DataType": "String", "StringValue": str(value)}
+                      for key, value in (("phase", phase), ("project", record.project), ("domain", record.domain))}
+        self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), MessageAttributes=attributes,
+                         Subject=f"slipstream {record.project}/{record.domain}/{record.name} {phase}"[:100])
+        if not record.launch_plan:
+            return
+        plan = self.registration.get("launch_plan", Identifier.from_dict(record.launch_plan))["spec"]
+        for notification in plan.get("notifications", []):
+            if phase not in notification["phases"]:
+                continue
+            if notification.get("sns_topic_arn"):
+                self.sns.publish(TopicArn=notification["sns_topic_arn"], Message=json.dumps(message))
+            if notification.get("email"):
+                email = {**attributes, "email": {"DataType": "String.Array",
+                                                 "StringValue": json.dumps(notification["email"])}}
+                self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), MessageAttributes=email)

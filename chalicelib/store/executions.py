@@ -1,0 +1,174 @@
+"""Execution and node execution records in DynamoDB. Phases only move forward: every update is
+conditional on the stored rank being lower, so repeated or out-of-order events change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.errors import NotFoundError
+from chalicelib.store.models import Models
+from chalicelib.store.pagination import decode_token, encode_token
+
+PHASE_RANK = {"QUEUED": 0, "RUNNING": 1, "SUCCEEDED": 2, "FAILED": 2, "TIMED_OUT": 2, "ABORTED": 2}
+NODE_RANK = {"WAITING": 0, "QUEUED": 1, "RUNNING": 2, "SUCCEEDED": 3, "FAILED": 3, "TIMED_OUT": 3, "ABORTED": 3}
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) in ("ConditionalCheckFailedException",
+                                                          "TransactionCanceledException")
+
+
+class ExecutionStore:
+    def __init__(self, models: Models) -> None:
+        self.models = models
+
+    # executions
+
+    def create(self, project: str, domain: str, name: str, **fields: Any) -> tuple[Any, bool]:
+        """(record, created): an existing record of that name is returned as is, for idempotent creation."""
+        now = utcnow()
+        Execution = self.models.Execution
+        item = Execution(
+            pk=f"{project}#{domain}", sk=name, created=f"{now.isoformat()}#{name}",
+            phase_key=f"{project}#{domain}#QUEUED", workflow_key=f"{project}#{domain}#{fields['workflow']['name']}",
+            project=project, domain=domain, name=name, phase="QUEUED", phase_rank=0, created_at=now, **fields,
+        )
+        try:
+            item.save(condition=Execution.pk.does_not_exist())
+        except PutError as exc:
+            if _condition_failed(exc):
+                return self.get(project, domain, name), False
+            raise
+        return item, True
+
+    def get(self, project: str, domain: str, name: str) -> Any:
+        try:
+            return self.models.Execution.get(f"{project}#{domain}", name, consistent_read=True)
+        except self.models.Execution.DoesNotExist:
+            raise NotFoundError(f"execution [{project}/{domain}/{name}] does not exist") from None
+
+    def set_phase(self, record: Any, phase: str, **fields: Any) -> bool:
+        """Move an execution to `phase` (and set `fields`) unless it is already there or beyond."""
+        Execution = self.models.Execution
+        rank = PHASE_RANK[phase]
+        actions = [Execution.phase.set(phase), Execution.phase_rank.set(rank),
+                   Execution.phase_key.set(f"{record.project}#{record.domain}#{phase}")]
+        actions += [getattr(Execution, k).set(v) for k, v in fields.items()]
+        try:
+            record.update(actions=actions, condition=Execution.phase_rank < rank)
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def set_fields(self, record: Any, **fields: Any) -> None:
+        Execution = self.models.Execution
+        record.update(actions=[getattr(Execution, k).set(v) for k, v in fields.items()])
+
+    def list(self, project: str, domain: str, *, phase: str | None, workflow: str | None, limit: int,
+             token: str | None) -> tuple[list[Any], str | None]:
+        """Newest first; a phase or workflow filter reads its own index, never a scan."""
+        Execution = self.models.Execution
+        start = decode_token(token)
+        if workflow:
+            condition = Execution.phase == phase if phase else None
+            results = Execution.by_workflow.query(f"{project}#{domain}#{workflow}", filter_condition=condition,
+                                                  scan_index_forward=False, limit=limit, last_evaluated_key=start)
+        elif phase:
+            results = Execution.by_phase.query(f"{project}#{domain}#{phase}", scan_index_forward=False,
+                                               limit=limit, page_size=limit, last_evaluated_key=start)
+        else:
+            results = Execution.by_created.query(f"{project}#{domain}", scan_index_forward=False, limit=limit,
+                                                 page_size=limit, last_evaluated_key=start)
+        items = list(results)
+        return items, encode_token(results.last_evaluated_key if len(items) == limit else None)
+
+    # node executions
+
+    def node(self, execution_key: str, node_id: str) -> Any | None:
+        try:
+            return self.models.NodeExecution.get(execution_key, node_id, consistent_read=True)
+        except self.models.NodeExecution.DoesNotExist:
+            return None
+
+    def nodes(self, execution_key: str) -> list[Any]:
+        return list(self.models.NodeExecution.query(execution_key, consistent_read=True))
+
+    def node_phases(self, execution_key: str, node_ids: list[str]) -> dict[str, str]:
+        if not node_ids:
+            return {}
+        found = self.models.NodeExecution.batch_get([(execution_key, n) for n in node_ids], consistent_read=True)
+        return {item.sk: item.phase for item in found}
+
+    def update_node(self, execution_key: str, node_id: str, phase: str | None = None, **fields: Any) -> bool:
+        """Create or update a node record; a phase only moves forward (False if it would go back)."""
+        Node = self.models.NodeExecution
+        item = Node(pk=execution_key, sk=node_id)
+        actions = [getattr(Node, k).set(v) for k, v in fields.items()]
+        condition = None
+        if phase is not None:
+            rank = NODE_RANK[phase]
+            actions += [Node.phase.set(phase), Node.phase_rank.set(rank)]
+            condition = Node.phase_rank.does_not_exist() | (Node.phase_rank < rank)
+            if phase in ("RUNNING", "QUEUED"):
+                condition = Node.phase_rank.does_not_exist() | (Node.phase_rank <= rank)
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def claim_wait_token(self, execution_key: str, node_id: str, token: str) -> bool:
+        """Take a stored wait token so that exactly one caller answers it."""
+        Node = self.models.NodeExecution
+        try:
+            Node(pk=execution_key, sk=node_id).update(actions=[Node.wait_token.remove()],
+                                                      condition=Node.wait_token == token)
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+
+def execution_view(record: Any) -> dict[str, Any]:
+    return {
+        "id": {"project": record.project, "domain": record.domain, "name": record.name},
+        "phase": record.phase,
+        "workflow": record.workflow,
+        "launch_plan": record.launch_plan,
+        "created_at": _iso(record.created_at),
+        "started_at": _iso(record.started_at),
+        "ended_at": _iso(record.ended_at),
+        "error": record.error,
+    }
+
+
+def node_view(record: Any) -> dict[str, Any]:
+    return {
+        "node_id": record.sk,
+        "task": record.task,
+        "phase": record.phase,
+        "attempts": int(record.attempts or 0),
+        "pod": record.pod,
+        "cache_hit": record.cache_hit == "true",
+        "started_at": _iso(record.started_at),
+        "ended_at": _iso(record.ended_at),
+        "outputs_key": record.outputs_key,
+        "error": record.error,
+    }

@@ -1,0 +1,229 @@
+"""`python -m slipstream.entrypoint`: what every task pod runs (and every sandbox task process).
+
+Overlay the code bundle, read the inputs from S3, run the task, write the outputs to S3 (files and
+directories uploaded once, passed on as URIs), heartbeat while it runs, and answer the task token:
+success with the outputs' location, or failure classed as a user error (the task raised) or a system
+error (anything around it). The traceback tail and the task's output are kept next to its outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+USER_ERROR = "slipstream.UserError"
+SYSTEM_ERROR = "slipstream.SystemError"
+
+
+def _split(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"[{uri}] is not an s3:// URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: Any) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+
+class Entrypoint:
+    def __init__(self, args: argparse.Namespace) -> None:
+        import boto3
+
+        self.args = args
+        self.token = os.environ["SLIPSTREAM_TASK_TOKEN"]
+        region = os.environ.get("SLIPSTREAM_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+        session = boto3.session.Session(region_name=region)
+        self.s3 = session.client("s3")
+        self.sfn = session.client("stepfunctions")
+        self.bucket, self.prefix = _split(args.outputs)
+        self.prefix = self.prefix.rstrip("/")
+        self.log = io.StringIO()
+        self.workdir = Path(tempfile.mkdtemp(prefix="slipstream-task-"))
+
+    # S3
+
+    def put_json(self, key: str, obj: Any) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(obj).encode(), ContentType="application/json")
+
+    def get_json(self, uri: str) -> Any:
+        bucket, key = _split(uri)
+        return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def overlay_bundle(self) -> None:
+        if not self.args.bundle:
+            return
+        from slipstream.bundle import extract_bundle
+
+        bucket, key = _split(self.args.bundle)
+        digest = hashlib.sha256(self.args.bundle.encode()).hexdigest()
+        target = Path(tempfile.gettempdir()) / "slipstream-bundles" / digest
+        if not target.exists():
+            data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            staging = Path(tempfile.mkdtemp(prefix="bundle-"))
+            extract_bundle(data, staging)
+            with contextlib.suppress(OSError):
+                staging.rename(target)
+        sys.path.insert(0, str(target if target.exists() else staging))
+
+    def download_blob(self, kind: str, blob: dict[str, Any]) -> dict[str, Any]:
+        uri = blob["uri"]
+        if not uri.startswith("s3://"):
+            return blob
+        bucket, key = _split(uri)
+        local = self.workdir / "inputs" / hashlib.sha256(uri.encode()).hexdigest()[:16]
+        if kind == "file":
+            local.mkdir(parents=True, exist_ok=True)
+            path = local / Path(key).name
+            self.s3.download_file(bucket, key, str(path))
+            return {"uri": str(path)}
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key.rstrip("/") + "/"):
+            for item in page.get("Contents", []):
+                target = local / item["Key"][len(key.rstrip("/")) + 1:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(bucket, item["Key"], str(target))
+        local.mkdir(parents=True, exist_ok=True)
+        return {"uri": str(local)}
+
+    def upload_blob(self, kind: str, blob: dict[str, Any]) -> dict[str, Any]:
+        uri = blob["uri"]
+        if "://" in uri and not uri.startswith("file://"):
+            return blob
+        path = Path(uri.removeprefix("file://"))
+        key = f"{self.prefix}/blobs/{hashlib.sha256(str(path).encode()).hexdigest()[:16]}/{path.name}"
+        if kind == "file":
+            self.s3.upload_file(str(path), self.bucket, key)
+            return {"uri": f"s3://{self.bucket}/{key}"}
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            self.s3.upload_file(str(file), self.bucket, f"{key}/{file.relative_to(path).as_posix()}")
+        return {"uri": f"s3://{self.bucket}/{key}"}
+
+    # heartbeats
+
+    def heartbeat(self, stop: threading.Event) -> None:
+        interval = float(os.environ.get("SLIPSTREAM_HEARTBEAT_SECONDS", "20"))
+        while not stop.wait(interval):
+            try:
+                self.sfn.send_task_heartbeat(taskToken=self.token)
+            except Exception as exc:  # the token ended: the execution stopped or timed out; stop working
+                print(f"slipstream: heartbeat refused ({exc}); stopping", file=sys.__stderr__)
+                os._exit(3)
+
+    # the run
+
+    def run(self) -> int:
+        started = dt.datetime.now(dt.UTC)
+        stop = threading.Event()
+        threading.Thread(target=self.heartbeat, args=(stop,), daemon=True).start()
+        stage = "loading the task"
+        try:
+            self.overlay_bundle()
+            task = self.load_task()
+            stage = "reading inputs"
+            inputs = self.with_blobs(task, self.get_json(self.args.inputs), self.download_blob, "inputs")
+            stage = "running"
+            try:
+                result = self.execute(task, inputs)
+            except Exception as exc:
+                return self.fail(USER_ERROR, "user", f"{type(exc).__name__}: {exc}", exc)
+            stage = "writing outputs"
+            result = self.write_result(task, result, started)
+            self.sfn.send_task_success(taskToken=self.token, output=json.dumps(result))
+            return 0
+        except Exception as exc:
+            return self.fail(SYSTEM_ERROR, "system", f"{stage}: {type(exc).__name__}: {exc}", exc)
+        finally:
+            stop.set()
+            self.save_logs()
+
+    def load_task(self) -> Any:
+        from slipstream.engine import import_task
+
+        return import_task({"function": {"module": self.args.task_module, "name": self.args.task_name},
+                            "id": {"name": f"{self.args.task_module}.{self.args.task_name}"}})
+
+    def with_blobs(self, task: Any, values: dict[str, Any], fn: Any, direction: str) -> dict[str, Any]:
+        from chalicelib.spec.types import transform_blobs
+        from slipstream.type_engine import literal_type_of
+
+        types = task.interface.inputs if direction == "inputs" else task.interface.outputs
+        return {k: transform_blobs(literal_type_of(types[k]), v, fn) if k in types else v for k, v in values.items()}
+
+    def execute(self, task: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+        if task.task_type == "dynamic":
+            from slipstream.serialization import SerializationSettings
+
+            project, domain = os.environ["SLIPSTREAM_EXECUTION"].split("/")[:2]
+            workflow = task.expand(inputs)
+            closure = workflow.compile(SerializationSettings(project, domain, "dynamic")).closure()
+            for spec in closure["tasks"].values():
+                spec["container"]["bundle"] = self.args.bundle
+            key = f"{self.prefix}/dynamic.json"
+            self.put_json(key, closure)
+            return {"dynamic": f"{key}"}
+        return task.outputs_to_json(task.fn(**task.python_inputs(inputs)))
+
+    def write_result(self, task: Any, outputs: dict[str, Any], started: dt.datetime) -> dict[str, Any]:
+        ended = dt.datetime.now(dt.UTC).isoformat()
+        if task.task_type == "dynamic":
+            return {"dynamic": outputs["dynamic"], "started": started.isoformat(), "ended": ended}
+        outputs = self.with_blobs(task, outputs, self.upload_blob, "outputs")
+        key = f"{self.prefix}/outputs.json"
+        self.put_json(key, outputs)
+        final = f"{self.prefix.rsplit('/', 1)[0]}/outputs.json"
+        self.s3.copy_object(Bucket=self.bucket, Key=final, CopySource={"Bucket": self.bucket, "Key": key})
+        return {"outputs": final, "started": started.isoformat(), "ended": ended}
+
+    def fail(self, error: str, kind: str, message: str, exc: BaseException) -> int:
+        tail = "".join(traceback.format_exception(exc)[-6:])
+        print(tail, file=sys.stderr)
+        details = {"kind": kind, "message": message, "traceback": tail[-4000:]}
+        try:
+            self.put_json(f"{self.prefix}/error.json", details)
+            self.sfn.send_task_failure(taskToken=self.token, error=error,
+                                       cause=json.dumps({"message": message, "kind": kind})[:32000])
+        except Exception as report_exc:  # nothing left to tell: the reconciler fails the token
+            print(f"slipstream: could not report the failure: {report_exc}", file=sys.__stderr__)
+            return 1
+        return 0
+
+    def save_logs(self) -> None:
+        with contextlib.suppress(Exception):
+            self.s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}/logs.txt", Body=self.log.getvalue().encode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m slipstream.entrypoint")
+    parser.add_argument("--inputs", required=True)
+    parser.add_argument("--outputs", required=True)
+    parser.add_argument("--task-module", required=True)
+    parser.add_argument("--task-name", required=True)
+    parser.add_argument("--bundle", default=None)
+    args = parser.parse_args(argv)
+    entrypoint = Entrypoint(args)
+    sys.stdout = _Tee(sys.__stdout__, entrypoint.log)  # type: ignore[assignment]
+    sys.stderr = _Tee(sys.__stderr__, entrypoint.log)  # type: ignore[assignment]
+    return entrypoint.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ from chalicelib.bindings import memoized, resolve
 from chalicelib.data import attempt_prefix, node_outputs, split_key
 from chalicelib.errors import NotFoundError
 from chalicelib.spec import Identifier
-from chalicelib.store.executions import NODE_RANK, ExecutionStore, utcnow
+from chalicelib.store.executions import NODE_RANK, PHASE_RANK, ExecutionStore, utcnow
 
 logger = logging.getLogger("slipstream.status")
 SFN_PHASES = {"RUNNING": "RUNNING", "SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT",
@@ -95,6 +95,8 @@ class StatusHandler:
             logger.warning("status change for unknown execution %s", x)
             return
         phase = SFN_PHASES[detail["status"]]
+        if record.phase_rank >= PHASE_RANK[phase]:
+            return  # a repeated or late event
         fields: dict[str, Any] = {}
         if phase == "SUCCEEDED":
             outputs = self._outputs(x)
@@ -102,28 +104,35 @@ class StatusHandler:
             if len(json.dumps(outputs)) <= INLINE_OUTPUTS_BYTES:
                 fields["outputs"] = outputs
         elif phase != "RUNNING":
-            fields["error"] = {"code": detail.get("error") or phase,
-                               "message": error_message(detail.get("error"), detail.get("cause"))}
+            node_errors = self._close_nodes(x, phase)
+            message = error_message(detail.get("error"), detail.get("cause"))
+            if not detail.get("cause") and node_errors:  # moto drops a failed branch's cause; AWS keeps it
+                message = node_errors[0]
+            fields["error"] = {"code": detail.get("error") or phase, "message": message}
         if phase != "RUNNING":
             fields["ended_at"] = utcnow()
-        if self.store.set_phase(record, phase, **fields):
-            if phase not in ("RUNNING", "SUCCEEDED"):
-                self._close_nodes(x, phase)
-            if phase != "RUNNING":
-                self._notify(record, phase, fields.get("error"))
+        if self.store.set_phase(record, phase, **fields) and phase != "RUNNING":
+            self._notify(record, phase, fields.get("error"))
 
-    def _close_nodes(self, x: str, phase: str) -> None:
-        """Nodes still open when an execution fails: FAILED with the error their pod left, else ABORTED."""
+    def _close_nodes(self, x: str, phase: str) -> list[str]:
+        """Nodes still open when an execution fails: FAILED with the error their pod left, else ABORTED or
+        TIMED_OUT. Returns the messages of the errors found."""
+        messages = []
         for node in self.store.nodes(x):
             if node.phase_rank is not None and node.phase_rank >= NODE_RANK["SUCCEEDED"]:
                 continue
             attempt = max(int(node.attempts or 1) - 1, 0)
             try:
                 error = self.blobs.get_json(f"{attempt_prefix(x, node.sk, attempt)}/error.json")
-                self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=utcnow())
             except NotFoundError:
                 closed = "TIMED_OUT" if phase == "TIMED_OUT" or (node.attempts and phase == "FAILED") else "ABORTED"
                 self.store.update_node(x, node.sk, closed, ended_at=utcnow())
+                if closed == "TIMED_OUT":
+                    messages.append(f"node [{node.sk}] ({(node.task or {}).get('name')}) timed out")
+                continue
+            self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=utcnow())
+            messages.insert(0, f"task [{(node.task or {}).get('name')}] (node [{node.sk}]) failed: {error['message']}")
+        return messages
 
     def _notify(self, record: Any, phase: str, error: dict[str, Any] | None) -> None:
         message = {"project": record.project, "domain": record.domain, "name": record.name, "phase": phase,

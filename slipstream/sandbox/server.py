@@ -61,6 +61,7 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # dumps every failed state
         moto_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()

@@ -236,16 +236,18 @@ class Dispatcher:
         names = [v["name"] for v in plan.tasks[node.task]["interface"]["outputs"]]  # type: ignore[index]
 
         def item(i: int) -> dict[str, Any] | None:
+            path = f"{node_id}.{i}"
             try:
-                return self.blobs.get_json(node_outputs(x, f"{node_id}.{i}"))
+                result = self.blobs.get_json(node_outputs(x, path))
             except NotFoundError:
+                self.store.update_node(x, path, "FAILED", ended_at=utcnow())
                 return None
+            self.store.update_node(x, path, "SUCCEEDED", outputs_key=node_outputs(x, path), ended_at=utcnow())
+            return result
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             results = list(pool.map(item, range(count)))
         failed = [i for i, r in enumerate(results) if r is None]
-        for i in failed:
-            self.store.update_node(x, f"{node_id}.{i}", "FAILED", ended_at=utcnow())
         succeeded = count - len(failed)
         if count and succeeded / count < node.min_success_ratio:
             message = (f"map task [{node_id}]: {succeeded} of {count} items succeeded, below min_success_ratio "

@@ -119,6 +119,8 @@ class StatusHandler:
         TIMED_OUT. Returns the messages of the errors found."""
         messages = []
         for node in self.store.nodes(x):
+            if node.phase == "FAILED" and node.error:  # failed by the dispatcher (a map below its ratio)
+                messages.append(f"node [{node.sk}]: {node.error['message']}")
             if node.phase_rank is not None and node.phase_rank >= NODE_RANK["SUCCEEDED"]:
                 continue
             attempt = max(int(node.attempts or 1) - 1, 0)

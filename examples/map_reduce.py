@@ -36,3 +36,8 @@ def scaled_sum(xs: list[int] = [1, 2, 3], factor: int = 10) -> int:  # noqa: B00
 def inverses(xs: list[int] = [0, 1, 2, 4]) -> int:  # noqa: B006
     results = map_task(inverse, min_success_ratio=0.5)(x=xs)
     return count_ok(values=results)
+
+
+@workflow
+def strict_inverses(xs: list[int] = [0, 1, 2, 4]) -> list[float]:  # noqa: B006
+    return map_task(inverse)(x=xs)

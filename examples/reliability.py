@@ -34,6 +34,14 @@ def fails(message: str) -> int:
     raise ValueError(message)
 
 
+@task(timeout=2)
+def sleepy(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
 @workflow
 def cached(x: int = 7) -> int:
     return expensive(x=x)
@@ -47,3 +55,8 @@ def retried(marker_dir: str) -> str:
 @workflow
 def user_error(message: str = "bad input") -> int:
     return fails(message=message)
+
+
+@workflow
+def too_slow(seconds: float = 30.0) -> float:
+    return sleepy(seconds=seconds)

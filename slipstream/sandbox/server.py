@@ -20,9 +20,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from chalicelib.dispatch.pods import PodConfig
-
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
+from chalicelib.dispatch.pods import PodConfig
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services, aws_client
 from slipstream.sandbox.infra import create_resources

@@ -1,0 +1,68 @@
+"""End-to-end fixtures: the examples registered once in the session's sandbox, and a helper that runs
+an execution there and waits for it to end."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from slipstream.cli.register import build_registration
+from tests.conftest import EXAMPLES
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+VERSION = "e2e"
+
+
+@pytest.fixture(scope="session")
+def registered(sandbox) -> str:
+    """Every example registered into the sandbox's default project; returns the version."""
+    from slipstream.client import ApiClient
+    from slipstream.config import ClientConfig
+
+    client = ApiClient(ClientConfig(sandbox.api_url, "default", "development", "none"))
+    specs, version = build_registration(client, [str(EXAMPLES)], "default", "development", VERSION)
+    client.register(specs)
+    return version
+
+
+class Runner:
+    def __init__(self, client: Any, version: str) -> None:
+        self.client = client
+        self.version = version
+
+    def start(self, workflow: str, inputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"project": "default", "domain": "development", "inputs": inputs or {},
+                "workflow": {"name": workflow, "version": self.version}, **extra}
+        return self.client.create_execution(body)
+
+    def wait(self, name: str, phases: tuple[str, ...] = TERMINAL, deadline: float = 90.0) -> dict[str, Any]:
+        """Poll until the execution reaches one of `phases`; the deadline only stops a hung test."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            execution = self.client.get_execution("default", "development", name)
+            if execution["phase"] in phases:
+                return execution
+            time.sleep(0.1)
+        raise AssertionError(f"execution {name} did not reach {phases}; last phase {execution['phase']}")
+
+    def run(self, workflow: str, inputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        return self.wait(self.start(workflow, inputs, **extra)["id"]["name"])
+
+    def nodes(self, name: str) -> dict[str, dict[str, Any]]:
+        return {n["node_id"]: n for n in self.client.node_executions("default", "development", name)}
+
+    def wait_node(self, name: str, node: str, phase: str, deadline: float = 60.0) -> dict[str, Any]:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            found = self.nodes(name).get(node)
+            if found and found["phase"] == phase:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"node {node} of {name} never reached {phase}")
+
+
+@pytest.fixture()
+def runner(api, registered) -> Runner:
+    return Runner(api, registered)

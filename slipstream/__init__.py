@@ -10,14 +10,16 @@ Names and semantics follow flytekit, so porting a Flyte workflow is a change of 
 """
 
 from chalicelib.errors import (
+    CycleError,
     ExecutionError,
     SlipstreamError,
     TaskFailedError,
     TypeMismatchError,
+    UnknownReferenceError,
     UserError,
     ValidationError,
 )
-from slipstream.conditional import conditional
+from slipstream.conditional import ConditionalSection, conditional
 from slipstream.dynamic import DynamicTask, dynamic
 from slipstream.files import Directory, File
 from slipstream.launch_plan import SNS, CronSchedule, Email, FixedRate, LaunchPlan, WorkflowExecutionPhase
@@ -30,7 +32,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SNS",
+    "ConditionalSection",
     "CronSchedule",
+    "CycleError",
     "Directory",
     "DynamicTask",
     "Email",
@@ -45,6 +49,7 @@ __all__ = [
     "SlipstreamError",
     "TaskFailedError",
     "TypeMismatchError",
+    "UnknownReferenceError",
     "UserError",
     "ValidationError",
     "Workflow",

@@ -149,8 +149,9 @@ class Condition:
         return Condition({"or": [self.spec, _condition(other).spec]}, self.builder)
 
     def __bool__(self) -> bool:
-        raise ValidationError("a condition on promises has no value while the workflow is built; "
-                              "use `&` and `|` instead of `and` and `or`, and pass it to conditional(...).if_()")
+        raise ValidationError("a condition on promises has no value while the workflow is built, so Python's `if`, "
+                              "`and` and `or` cannot use it; pass it to conditional(...).if_() and combine "
+                              "conditions with `&` and `|`")
 
 
 class Comparison(Condition):

@@ -17,7 +17,7 @@ from chalicelib.api import handles_errors, json_response, query_param, read_json
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError
 from chalicelib.handlers import dispatch_batch, status_changed
-from chalicelib.services import Services
+from chalicelib.services import Services, kubernetes_launcher
 from chalicelib.spec import Identifier, check_name
 from chalicelib.store.pagination import parse_limit
 
@@ -34,7 +34,8 @@ def services() -> Services:
     """Built once per Lambda container (or per sandbox process) from the stage's environment."""
     global _services
     if _services is None:
-        _services = Services.build(Settings.from_env())
+        settings = Settings.from_env()
+        _services = Services.build(settings, launcher=kubernetes_launcher(settings))
     return _services
 
 

@@ -31,6 +31,9 @@ class Settings:
     heartbeat_seconds: int = 300
     timeout_slack_seconds: int = 60
     default_image: str = "ghcr.io/slipstream/task:latest"
+    eks_cluster_name: str = ""
+    eks_endpoint: str = ""
+    eks_ca_data: str = ""
 
     @classmethod
     def for_stack(cls, stack: str, *, region: str = "us-east-1", account: str = "123456789012",

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
+from chalicelib.dispatch import KubernetesLauncher, PodConfig, Reconciler
+from chalicelib.dispatch.kube import core_v1_for_eks
 from chalicelib.dispatcher import Dispatcher
 from chalicelib.executions import ExecutionService
 from chalicelib.machines import StateMachines
@@ -40,6 +42,7 @@ class Services:
     executions: ExecutionService
     dispatcher: Dispatcher
     status: StatusHandler
+    launcher: Any = None
 
     @classmethod
     def build(cls, settings: Settings, session: Any = None, launcher: Any = None) -> Services:
@@ -54,4 +57,20 @@ class Services:
         dispatcher = Dispatcher(settings, store, blobs, sfn, machines, launcher, models.TaskCache)
         status = StatusHandler(store, blobs, sfn, aws_client(settings, "sns", session), settings.events_topic_arn,
                                registration, dispatcher)
-        return cls(settings, metadata, blobs, registration, executions, dispatcher, status)
+        return cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher)
+
+    def reconciler(self) -> Any:
+        """The pod reconciler, when tasks run on Kubernetes (None in the sandbox, whose launcher watches its
+        processes itself)."""
+        core = getattr(getattr(self.launcher, "pods", None), "core", None)
+        return None if core is None else Reconciler(core, self.dispatcher.fail_token)
+
+
+def kubernetes_launcher(settings: Settings, session: Any = None) -> Any:
+    """The EKS launcher the stage configures (SLIPSTREAM_EKS_*), or None if it names no cluster."""
+    if not settings.eks_cluster_name:
+        return None
+    core = core_v1_for_eks(aws_client(settings, "sts", session), settings.eks_cluster_name, settings.eks_endpoint,
+                           settings.eks_ca_data)
+    return KubernetesLauncher(core, PodConfig(default_image=settings.default_image, region=settings.region,
+                                              data_bucket=settings.data_bucket))

@@ -46,7 +46,7 @@ def service_account_for(domain: str) -> str:
     return f"slipstream-{domain}"
 
 
-def _label(value: str) -> str:
+def label_value(value: str) -> str:
     """A valid label value (≤ 63, alphanumerics and -_. inside)."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "-", value)[:63].strip("-_.")
     return cleaned or "x"
@@ -102,12 +102,12 @@ def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
                     key="eks.amazonaws.com/capacityType", operator="In", values=["SPOT"])]))]))
     labels = {
         "app.kubernetes.io/managed-by": "slipstream",
-        f"{LABEL_PREFIX}/execution": _label(request.execution.replace("/", ".")),
-        f"{LABEL_PREFIX}/node": _label(request.node_id),
+        f"{LABEL_PREFIX}/execution": label_value(request.execution.replace("/", ".")),
+        f"{LABEL_PREFIX}/node": label_value(request.node_id),
         f"{LABEL_PREFIX}/attempt": str(request.attempt),
-        f"{LABEL_PREFIX}/project": _label(request.project),
-        f"{LABEL_PREFIX}/domain": _label(request.domain),
-        f"{LABEL_PREFIX}/task": _label(task["id"]["name"]),
+        f"{LABEL_PREFIX}/project": label_value(request.project),
+        f"{LABEL_PREFIX}/domain": label_value(request.domain),
+        f"{LABEL_PREFIX}/task": label_value(task["id"]["name"]),
     }
     return k8s.V1Pod(
         metadata=k8s.V1ObjectMeta(

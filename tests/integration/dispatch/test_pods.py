@@ -37,7 +37,8 @@ def train(epochs: int) -> float:
 def request(execution: str | None = None, node: str = "n0", attempt: int = 0, task_spec: dict | None = None):
     spec = task_spec or train.to_spec(SerializationSettings("ml", "production", "v1"))
     spec["container"]["bundle"] = "s3://data/bundles/ml/production/abc.tar.gz"
-    return PodRequest(project="ml", domain="production", execution=execution or f"ml/production/x{uuid.uuid4().hex[:8]}",
+    execution = execution or f"ml/production/x{uuid.uuid4().hex[:8]}"
+    return PodRequest(project="ml", domain="production", execution=execution,
                       node_id=node, attempt=attempt, task=spec, inputs_uri="s3://data/in.json",
                       outputs_prefix="s3://data/out/", task_token="token-" + uuid.uuid4().hex)
 

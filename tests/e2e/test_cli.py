@@ -132,20 +132,23 @@ def test_sandbox_start_is_idempotent_and_status_names_the_api(sandbox_home):
     assert before["running"] is True and before["api_url"].startswith("http://127.0.0.1:")
     again = slipstream(sandbox_home, "sandbox", "start", check=True)
     assert "running" in again.stdout
-    assert last_json(slipstream(sandbox_home, "sandbox", "status", "--json", check=True))["api_url"] == before["api_url"]
+    status = last_json(slipstream(sandbox_home, "sandbox", "status", "--json", check=True))
+    assert status["api_url"] == before["api_url"]
 
 
 def test_register_again_changes_nothing_and_get_lists_entities(sandbox_home):
     again = slipstream(sandbox_home, "register", "examples", "--version", "v1", "--json", check=True)
     assert {e["status"] for e in last_json(again)["entities"]} == {"unchanged"}
-    names = {e["name"] for e in last_json(slipstream(sandbox_home, "get", "workflows", "--json", check=True))["entities"]}
+    listed = last_json(slipstream(sandbox_home, "get", "workflows", "--json", check=True))
+    names = {e["name"] for e in listed["entities"]}
     assert {"hello.my_wf", "graphs.n_shape"} <= names
     assert "hello.my_wf" in slipstream(sandbox_home, "get", "workflows", check=True).stdout
     versions = last_json(slipstream(sandbox_home, "get", "workflows", "hello.my_wf", "--json", check=True))
     assert [v["id"]["version"] for v in versions["entities"]] == ["v1"]
     spec = json.loads(slipstream(sandbox_home, "get", "tasks", "hello.t1", "--version", "v1", check=True).stdout)
     assert spec["function"] == {"module": "hello", "name": "t1"}
-    plans = {e["name"] for e in last_json(slipstream(sandbox_home, "get", "launchplans", "--json", check=True))["entities"]}
+    listed = last_json(slipstream(sandbox_home, "get", "launchplans", "--json", check=True))
+    plans = {e["name"] for e in listed["entities"]}
     assert {"nightly_greeting", "hello.my_wf"} <= plans
 
 

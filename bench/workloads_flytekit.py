@@ -16,7 +16,7 @@ def t2(a: str, b: str) -> str:
 
 
 @workflow
-def my_wf(a: int, b: str) -> typing.Tuple[int, str]:  # noqa: UP006
+def my_wf(a: int, b: str) -> typing.Tuple[int, str]:
     x, y = t1(a=a)
     d = t2(a=y, b=b)
     return x, d
@@ -28,7 +28,7 @@ def inc(x: int) -> int:
 
 
 @task
-def total(xs: typing.List[int]) -> int:  # noqa: UP006
+def total(xs: typing.List[int]) -> int:
     return sum(xs)
 
 
@@ -45,5 +45,5 @@ def fanout(x: int) -> int:
 
 
 @workflow
-def mapped(xs: typing.List[int]) -> typing.List[int]:  # noqa: UP006
+def mapped(xs: typing.List[int]) -> typing.List[int]:
     return map_task(inc)(x=xs)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "template.json"
+_NOT_IN_THE_SANDBOX = ("AWS::IAM::Role",)  # moto's services do not check permissions
 _TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes")
 
@@ -44,8 +45,10 @@ def create_resources(clients: dict[str, Any], stack: str, region: str, account: 
     template = template or load_template()
     resolve = _Resolver(stack, region, account)
     for logical, resource in template["Resources"].items():
-        props = resolve(resource.get("Properties", {}))
         kind = resource["Type"]
+        if kind in _NOT_IN_THE_SANDBOX:
+            continue
+        props = resolve(resource.get("Properties", {}))
         if kind == "AWS::DynamoDB::Table":
             clients["dynamodb"].create_table(**{k: v for k, v in props.items() if k in _TABLE_KEYS})
         elif kind == "AWS::S3::Bucket":

@@ -1,25 +1,15 @@
 """slipstream side of bench/local_vs_flytekit.py (the same workloads as workloads_flytekit.py)."""
 
-import typing
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+
+from hello import my_wf
 
 from slipstream import map_task, task, workflow
 
-
-@task
-def t1(a: int) -> typing.NamedTuple("OutputsBC", t1_int_output=int, c=str):
-    return a + 2, "world"
-
-
-@task
-def t2(a: str, b: str) -> str:
-    return b + a
-
-
-@workflow
-def my_wf(a: int, b: str) -> tuple[int, str]:
-    x, y = t1(a=a)
-    d = t2(a=y, b=b)
-    return x, d
+__all__ = ["chain", "fanout", "mapped", "my_wf"]
 
 
 @task

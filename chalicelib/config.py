@@ -30,6 +30,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     heartbeat_seconds: int = 300
     timeout_slack_seconds: int = 60
+    distributed_map_threshold: int = 1000  # items above which a map reads them from S3 (Distributed Map)
+    max_nodes_per_machine: int = 250  # nodes above which a workflow is split into child executions
     default_image: str = "ghcr.io/slipstream/task:latest"
     eks_cluster_name: str = ""
     eks_endpoint: str = ""

@@ -222,7 +222,7 @@ class Dispatcher:
             logger.debug("cache entry %s exists: %s", key, exc)
 
     def _release_dependents(self, x: str, plan: ExecutionPlan, node_id: str) -> None:
-        for dependent in plan.dependents().get(node_id, []):
+        for dependent in plan.dependents.get(node_id, []):
             self._try_release(x, dependent)
 
     # gather

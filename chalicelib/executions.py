@@ -26,12 +26,13 @@ from chalicelib.store import BlobStore, MetadataStore
 from chalicelib.store.executions import TERMINAL, ExecutionStore, execution_view, node_view, utcnow
 
 EXECUTION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-INLINE_OUTPUTS_BYTES = 32 * 1024
 
 
 def asl_options(settings: Settings) -> AslOptions:
     return AslOptions(heartbeat_seconds=settings.heartbeat_seconds,
-                      timeout_slack_seconds=settings.timeout_slack_seconds)
+                      timeout_slack_seconds=settings.timeout_slack_seconds,
+                      distributed_map_threshold=settings.distributed_map_threshold,
+                      max_nodes_per_machine=settings.max_nodes_per_machine)
 
 
 class ExecutionService:

@@ -102,13 +102,16 @@ class ApiClient:
         location = self.request("POST", "/api/v1/dataproxy/upload_location",
                                 {"project": project, "domain": domain, "digest": digest})
         if not location["exists"]:
-            # an explicit type: urllib's default (form-encoded) makes S3 emulators try to parse the body
-            put = urllib.request.Request(location["upload_url"], data=data, method="PUT",
-                                         headers={"Content-Type": "application/gzip"})
-            self.requests_sent += 1
-            with urllib.request.urlopen(put, timeout=self.timeout):
-                pass
+            self._put(location["upload_url"], data, "application/gzip")
         return location["uri"]
+
+    def _put(self, url: str, data: bytes, content_type: str) -> None:
+        """PUT to a presigned URL; an explicit type, as urllib's default (form-encoded) makes S3
+        emulators try to parse the body."""
+        put = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
+        self.requests_sent += 1
+        with urllib.request.urlopen(put, timeout=self.timeout):
+            pass
 
 
     def upload_file(self, project: str, domain: str, path: Any) -> str:
@@ -121,11 +124,7 @@ class ApiClient:
         location = self.request("POST", "/api/v1/dataproxy/upload_location",
                                 {"project": project, "domain": domain, "digest": digest, "filename": Path(path).name})
         if not location["exists"]:
-            put = urllib.request.Request(location["upload_url"], data=data, method="PUT",
-                                         headers={"Content-Type": "application/octet-stream"})
-            self.requests_sent += 1
-            with urllib.request.urlopen(put, timeout=self.timeout):
-                pass
+            self._put(location["upload_url"], data, "application/octet-stream")
         return location["uri"]
 
     # executions

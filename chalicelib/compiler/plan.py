@@ -7,6 +7,7 @@ what the dispatcher reads at run time to resolve a node's inputs, and what `asl`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ class ExecutionPlan:
                     return PlanNode.from_dict(case)
         raise KeyError(node_id)
 
+    @functools.cached_property
     def dependents(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {node_id: [] for node_id in self.nodes}
         for node in self.nodes.values():

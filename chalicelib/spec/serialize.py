@@ -15,11 +15,3 @@ def canonical_json(obj: Any) -> bytes:
 def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj)).hexdigest()
 
-
-def spec_digest(spec: dict[str, Any]) -> str:
-    """Hash of a spec's content without its version, so identical content under two versions hashes alike."""
-    body = dict(spec)
-    ident = dict(body.get("id") or {})
-    ident.pop("version", None)
-    body["id"] = ident
-    return content_hash(body)

@@ -40,13 +40,15 @@ def free_port() -> int:
 
 
 class Sandbox:
-    def __init__(self, home: Path | None = None, stack: str = STACK, region: str = REGION) -> None:
+    def __init__(self, home: Path | None = None, stack: str = STACK, region: str = REGION,
+                 **settings: Any) -> None:
         import tempfile
 
         self.home = home or Path(tempfile.mkdtemp(prefix="slipstream-sandbox-"))
         self.stack = stack
         self.region = region
         self.workers: list[Any] = []
+        self.overrides = settings  # Settings fields to change, e.g. low limits to exercise splitting
         self.launcher: Any = None
         self._moto: Any = None
         self._api: Any = None
@@ -70,7 +72,7 @@ class Sandbox:
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         self.settings = dataclasses.replace(
             Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url),
-            heartbeat_seconds=60, timeout_slack_seconds=2)
+            **{"heartbeat_seconds": 60, "timeout_slack_seconds": 2, **self.overrides})
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
                          self.stack, self.region)
         self.launcher = LocalProcessLauncher(
@@ -94,9 +96,9 @@ class Sandbox:
             worker.start()
 
     def client(self, service: str) -> Any:
-        assert self.settings is not None or service in ("dynamodb", "s3", "sqs", "sns")
-        settings = self.settings or Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url)
-        return aws_client(settings, service)
+        """A boto3 client of the sandbox's AWS (moto's server)."""
+        assert self.settings is not None, "start() the sandbox first"
+        return aws_client(self.settings, service)
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/config", data=json.dumps(config).encode(),

@@ -18,8 +18,7 @@ from chalicelib.spec import Identifier
 from chalicelib.store.executions import NODE_RANK, PHASE_RANK, ExecutionStore, utcnow
 
 logger = logging.getLogger("slipstream.status")
-SFN_PHASES = {"RUNNING": "RUNNING", "SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT",
-              "ABORTED": "ABORTED"}
+SFN_PHASES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")  # Step Functions' names are ours
 INLINE_OUTPUTS_BYTES = 32 * 1024
 
 
@@ -94,7 +93,7 @@ class StatusHandler:
         except NotFoundError:
             logger.warning("status change for unknown execution %s", x)
             return
-        phase = SFN_PHASES[detail["status"]]
+        phase = detail["status"]
         if record.phase_rank >= PHASE_RANK[phase]:
             return  # a repeated or late event
         fields: dict[str, Any] = {}

@@ -5,4 +5,5 @@ from pathlib import Path
 
 from slipstream.sandbox.server import serve
 
-serve(Path(sys.argv[1]))
+if __name__ == "__main__":  # task processes re-import the main module: serve only here
+    serve(Path(sys.argv[1]))

@@ -1,17 +1,15 @@
 """The sandbox's task launcher: the pod the dispatcher would create on EKS, run as a local process.
 
-It builds the same V1Pod and runs its container's command — `python -m slipstream.entrypoint` with the
-pod's arguments and environment — so the sandbox exercises the real pod spec and entrypoint. Processes
-come from a forkserver that has imported the entrypoint, boto3 and the SDK once, so a task starts in
-milliseconds instead of paying the interpreter's start-up each time (as a warm node would). Names are
-the pods' names: a redelivered message finds the process already started. `activeDeadlineSeconds` is
-enforced, and a process that dies without reporting fails its task token, as the reconciler does on EKS.
+It builds the same V1Pod and runs its container's command with its environment, so the sandbox
+exercises the real pod spec and entrypoint. Names are the pods' names: a redelivered message finds the
+process already started. `activeDeadlineSeconds` is enforced, and a process that dies without
+reporting fails its task token, as the reconciler does on EKS.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -28,7 +26,7 @@ class LocalProcessLauncher:
         self.fail_token = fail_token
         self.logs_dir = logs_dir
         self.env = env
-        self.processes: dict[str, tuple[Any, PodRequest]] = {}
+        self.processes: dict[str, tuple[subprocess.Popen[bytes], PodRequest]] = {}
         self.pods: dict[str, Any] = {}  # name → the V1Pod it runs, for inspection
         self._lock = threading.Lock()
 
@@ -39,14 +37,12 @@ class LocalProcessLauncher:
             if name in self.processes:
                 return False
             container = pod.spec.containers[0]
-            if container.command[:3] != ["python", "-m", "slipstream.entrypoint"]:
-                raise ValueError(f"pod [{name}] does not run the slipstream entrypoint: {container.command}")
-            argv = [*container.command[3:], *(container.args or [])]
+            argv = [sys.executable, *container.command[1:], *(container.args or [])]
             env = {**self.env, **{e.name: e.value for e in container.env or [] if e.value is not None}}
             self.logs_dir.mkdir(parents=True, exist_ok=True)
-            process = _CONTEXT.Process(target=_run_entrypoint, args=(argv, env, str(self.logs_dir / f"{name}.log")),
-                                       name=name, daemon=True)
-            process.start()
+            with open(self.logs_dir / f"{name}.log", "wb") as log:
+                process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL, start_new_session=True)
             self.processes[name] = (process, request)
             self.pods[name] = pod
         deadline = pod.spec.active_deadline_seconds
@@ -54,15 +50,16 @@ class LocalProcessLauncher:
                          name=f"watch-{name}").start()
         return True
 
-    def _watch(self, name: str, process: Any, request: PodRequest, deadline: int | None) -> None:
-        process.join(timeout=deadline)
-        if process.exitcode is None:
+    def _watch(self, name: str, process: subprocess.Popen[bytes], request: PodRequest,
+               deadline: int | None) -> None:
+        try:
+            code = process.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join()
+            process.wait()
             self.fail_token(request.task_token, "slipstream.Timeout",
                             f"task [{request.task['id']['name']}] exceeded its timeout of {deadline}s")
             return
-        code = process.exitcode
         if code not in (0, -9, -15):  # 0: it reported; killed: terminated on purpose
             self.fail_token(request.task_token, "slipstream.SystemError",
                             f"pod [{name}] exited with code {code} without reporting")
@@ -72,7 +69,7 @@ class LocalProcessLauncher:
         stopped = 0
         with self._lock:
             for process, request in self.processes.values():
-                if (request.execution == key or request.execution.startswith(key + "/")) and process.is_alive():
+                if (request.execution == key or request.execution.startswith(key + "/")) and process.poll() is None:
                     process.kill()
                     stopped += 1
         return stopped
@@ -80,7 +77,7 @@ class LocalProcessLauncher:
     def shutdown(self) -> None:
         with self._lock:
             for process, _ in self.processes.values():
-                if process.is_alive():
+                if process.poll() is None:
                     process.kill()
 
 
@@ -90,28 +87,3 @@ def sandbox_env(endpoint_url: str, region: str) -> dict[str, str]:
     return {**keep, "AWS_ENDPOINT_URL": endpoint_url, "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_DEFAULT_REGION": region, "AWS_REGION": region,
             "PYTHONUNBUFFERED": "1", "SLIPSTREAM_HEARTBEAT_SECONDS": "5"}
-
-
-def _forkserver_context() -> Any:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["slipstream.entrypoint", "boto3", "botocore.session", "slipstream"])
-    return context
-
-
-_CONTEXT = _forkserver_context()
-
-
-def _run_entrypoint(argv: list[str], env: dict[str, str], log_path: str) -> None:
-    """In the task process: the pod's environment and output, then the entrypoint's main."""
-    os.environ.clear()
-    os.environ.update(env)
-    os.setsid()
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as long as the process
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
-    from slipstream.entrypoint import main
-
-    sys.exit(main(argv))

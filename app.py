@@ -151,7 +151,7 @@ def upload_location() -> dict[str, Any]:
     key = f"bundles/{project}/{domain}/{digest}.tar.gz"
     filename = body.get("filename")
     if filename is not None:  # an input file of a remote run
-        if not isinstance(filename, str) or not re.match(r"^[A-Za-z0-9_.\-]{1,200}$", filename) or ".." in filename:
+        if not isinstance(filename, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,200}", filename) or ".." in filename:
             raise ValidationError(f"filename [{filename}] must be a plain file name (letters, digits, '_', '.', '-')")
         key = f"uploads/{project}/{domain}/{digest}/{filename}"
     exists = blobs.exists(key)

@@ -63,7 +63,7 @@ class ExecutionService:
         resolved = resolve_inputs(workflow["interface"]["inputs"], inputs, defaults=defaults, fixed=fixed,
                                   owner=f"execution of workflow [{workflow['id']['name']}]")
         name = body.get("name") or _generated_name()
-        if not isinstance(name, str) or not EXECUTION_NAME.match(name):
+        if not isinstance(name, str) or not EXECUTION_NAME.fullmatch(name):
             raise ValidationError(f"execution name [{name}] is not valid: use lowercase letters, digits and '-', "
                                   "starting with a letter, at most 40 characters")
         return self._start(project, domain, name, workflow, plan, resolved)
@@ -191,7 +191,7 @@ class ExecutionService:
         if record.launch_plan:
             plan = self.registration.get("launch_plan", Identifier.from_dict(record.launch_plan))["spec"]
         name = new_name or _generated_name()
-        if not EXECUTION_NAME.match(name):
+        if not EXECUTION_NAME.fullmatch(name):
             raise ValidationError(f"execution name [{name}] is not valid")
         view, _ = self._start(project, domain, name, workflow, plan, inputs)
         return view

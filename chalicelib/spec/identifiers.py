@@ -32,7 +32,7 @@ _RULES = {
 def check_name(kind: str, value: Any) -> str:
     """Return `value` if it is a valid `kind` ("project", "domain", "name", "version", "node id")."""
     pattern, rule = _RULES[kind]
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):  # `$` would let a trailing "\n" in
         raise ValidationError(f"{kind} [{value}] is not valid: use {rule}")
     return value
 

@@ -69,3 +69,9 @@ def test_serialization_is_deterministic_across_processes():
     assert runs[0] == runs[1]
     assert content_hash({"b": 1, "a": [1, 2]}) == content_hash({"a": [1, 2], "b": 1})
     assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
+
+
+@pytest.mark.parametrize("kind", ["project", "domain", "name", "version", "node id"])
+def test_a_trailing_newline_never_passes(kind):
+    with pytest.raises(ValidationError):
+        check_name(kind, "abc\n")

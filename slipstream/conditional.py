@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.errors import ValidationError
+from slipstream import type_engine
 from slipstream.builder import Node, WorkflowBuilder, current_builder
 from slipstream.promise import Condition, NodeOutputs, Promise, VoidPromise
 
@@ -72,9 +73,9 @@ class ConditionalSection:
         outputs = _outputs_of(result)
         if self._outputs is None:
             self._outputs = outputs
-        elif self._outputs[0] != outputs[0]:
+        elif _described(self._outputs[0]) != _described(outputs[0]):
             raise ValidationError(f"conditional [{self.name}]: every branch must give the same outputs; got "
-                                  f"{list(self._outputs[0])} and {list(outputs[0])}")
+                                  f"{_described(self._outputs[0])} and {_described(outputs[0])}")
         return node
 
     def _finish(self, otherwise: Node | None, fail: str | None) -> Any:
@@ -84,6 +85,10 @@ class ConditionalSection:
         }))
         outputs, named = self._outputs or ({}, False)
         return self.builder.outputs_of(self.node_id, outputs, named)
+
+
+def _described(outputs: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{name}: {type_engine.describe(t)}" for name, t in outputs.items()) + "}"
 
 
 def _outputs_of(result: Any) -> tuple[dict[str, Any], bool]:

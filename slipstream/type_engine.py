@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import math
 import os
 import types as _pytypes
 import typing
@@ -76,7 +77,7 @@ def _int_to(value: Any) -> int:
 
 
 def _float_to(value: Any) -> float:
-    _ensure(isinstance(value, (int, float)) and not isinstance(value, bool))
+    _ensure(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
     return float(value)
 
 
@@ -91,8 +92,12 @@ def _bool_to(value: Any) -> bool:
 
 
 def _datetime_to(value: Any) -> str:
+    """Aware datetimes in UTC, always with microseconds: the ISO strings then sort as the instants do, which
+    is how conditions compare them locally and in Step Functions' Choice states."""
     _ensure(isinstance(value, dt.datetime))
-    return value.isoformat()
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def _date_to(value: Any) -> str:
@@ -188,9 +193,18 @@ def _enum_converter(cls: type[enum.Enum]) -> Converter:
     return Converter({"enum": {"name": cls.__qualname__, "values": values}}, to, cls)
 
 
+_BUILDING: set[type] = set()
+
+
 def _dataclass_converter(cls: type) -> Converter:
-    hints = typing.get_type_hints(cls)
-    fields = [(f.name, converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    if cls in _BUILDING:
+        raise ValidationError(f"dataclass [{cls.__qualname__}] contains itself; recursive types cannot be literals")
+    _BUILDING.add(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+        fields = [(f.name, converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    finally:
+        _BUILDING.discard(cls)
     with_default = {f.name for f in dataclasses.fields(cls)
                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
     literal = {"struct": {
@@ -204,7 +218,10 @@ def _dataclass_converter(cls: type) -> Converter:
         return {name: conv.to_json(getattr(value, name)) for name, conv in fields}
 
     def from_(value: dict[str, Any]) -> Any:
-        return cls(**{name: conv.from_json(value[name]) for name, conv in fields if name in value})
+        given = {name: conv.from_json(value[name]) for name, conv in fields if name in value}
+        missing_optional = {name: None for name, conv in fields
+                            if name not in value and name not in with_default and "optional" in conv.literal_type}
+        return cls(**given, **missing_optional)
 
     return Converter(literal, to, from_)
 

@@ -267,19 +267,24 @@ class _Env:
             return
         compare = condition["compare"]
         sides = [self._operand_type(where, compare[side]) for side in ("left", "right")]
-        known = [t for t in sides if t is not None]
-        numeric = all(t.get("simple") in ("integer", "float") for t in known)
-        if len(known) == 2 and not numeric and not (lt.is_assignable(known[0], known[1]) or
-                                                    lt.is_assignable(known[1], known[0])):
-            raise TypeMismatchError(f"{where}: cannot compare {lt.describe(known[0])} with {lt.describe(known[1])}")
+        kinds = {_comparison_class(t) for t in sides if t is not None}
+        if len(kinds) > 1:
+            shown = [lt.describe(t) for t in sides if t is not None]
+            raise TypeMismatchError(f"{where}: cannot compare {shown[0]} with {shown[-1]}")
 
     def _operand_type(self, where: str, binding: Mapping[str, Any]) -> lt.LiteralType | None:
+        """The type of one side of a comparison (a constant's from its JSON value; None for null)."""
         if "value" in binding:
             value = binding["value"]
-            if not isinstance(value, (int, float, str, bool)) and value is not None:
-                raise TypeMismatchError(f"{where}: can only compare numbers, strings, booleans and dates, "
-                                        f"not {value!r}")
-            return None
+            if value is None:
+                return None
+            if isinstance(value, bool):
+                return lt.BOOLEAN
+            if isinstance(value, (int, float)):
+                return lt.FLOAT
+            if isinstance(value, str):
+                return lt.STRING
+            raise TypeMismatchError(f"{where}: can only compare numbers, strings, booleans and dates, not {value!r}")
         source = self.source_type(where, binding)
         if source is None or source.get("optional", source).get("simple") not in _COMPARABLE:
             raise TypeMismatchError(
@@ -287,6 +292,17 @@ class _Env:
                 "conditions compare numbers, strings, booleans, dates and durations"
             )
         return source
+
+
+def _comparison_class(t: lt.LiteralType) -> str:
+    """Values of one class compare with each other: numbers (and durations, in seconds), text (and ISO
+    dates and datetimes), booleans."""
+    simple = t.get("optional", t).get("simple")
+    if simple in ("integer", "float", "duration"):
+        return "number"
+    if simple == "boolean":
+        return "boolean"
+    return "text"
 
 
 def _describe_binding(binding: Mapping[str, Any]) -> str:

@@ -13,11 +13,12 @@ from typing import Any
 from chalicelib.errors import ValidationError
 
 # A Kubernetes namespace is a DNS label of at most 63 characters: `<project>-<domain>` must fit.
-PROJECT_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-DOMAIN_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$")
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,199}$")
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
-NODE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# `$(?!\n)`: the JSON Schema carries the same patterns, and Python's `$` alone also matches before a final newline.
+PROJECT_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$(?!\n)")
+DOMAIN_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$(?!\n)")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,199}$(?!\n)")
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$(?!\n)")
+NODE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$(?!\n)")
 DEFAULT_DOMAINS = ("development", "staging", "production")
 
 _RULES = {

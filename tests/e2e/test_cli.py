@@ -30,7 +30,7 @@ EXAMPLE_RUNS = [
     ("graphs.py", "n_shape", [], {"o0": 2, "o1": 2}),
     ("reliability.py", "cached", [], {"o0": 49}),
     ("types_tour.py", "tour", ["--shape", SHAPE], {
-        "o0": 12.0, "o1": "2024-01-02T01:00:00",
+        "o0": 12.0, "o1": "2024-01-02T01:00:00.000000",
         "o2": {"name": "tri", "points": [{"x": 0.0, "y": 0.0}, {"x": 3.0, "y": 0.0}, {"x": 3.0, "y": 4.0}],
                "tags": {}, "color": "green"}}),
 ]

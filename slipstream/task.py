@@ -96,7 +96,11 @@ class PythonTask:
         builder = current_builder()
         if builder is not None:
             return builder.call(self, "task", self.interface, kwargs)
-        return self.fn(**kwargs)
+        result = self.fn(**kwargs)
+        named = self.interface.output_tuple
+        if named is not None and not isinstance(result, named):  # as flytekit: r.c works on a direct call too
+            return named(*result)
+        return result
 
     def to_spec(self, settings: SerializationSettings) -> dict[str, Any]:
         return {

@@ -27,6 +27,8 @@ OPENAPI_PATH = Path(__file__).parent / "chalicelib" / "openapi.json"
 ENTITY_ROUTES = (("tasks", "task_ids", "task"), ("workflows", "workflow_ids", "workflow"),
                  ("launch_plans", "launch_plan_ids", "launch_plan"))
 
+MAX_DESCRIPTION = 1000
+
 _services: Services | None = None
 
 
@@ -68,8 +70,8 @@ def create_project() -> Any:
     if not isinstance(body, dict) or "name" not in body:
         raise ValidationError('send {"name": "<project>", "description": "..."}')
     description = body.get("description", "")
-    if not isinstance(description, str):
-        raise ValidationError("description must be a string")
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+        raise ValidationError(f"description must be a string of at most {MAX_DESCRIPTION} characters")
     project = services().metadata.create_project(check_name("project", body["name"]), description)
     return json_response(project, 201)
 
@@ -99,8 +101,9 @@ def _add_entity_routes(plural: str, ids_path: str, kind: str) -> None:
     def register() -> Any:
         body = _body()
         specs = body.get("specs") if isinstance(body, dict) and "specs" in body else [body]
-        wrong = [s.get("kind") for s in specs if not isinstance(s, dict) or s.get("kind") != kind] \
-            if isinstance(specs, list) else []
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            raise ValidationError(f'send one {kind} spec (a JSON object) or {{"specs": [...]}} of them')
+        wrong = [s.get("kind") for s in specs if s.get("kind") != kind]
         if wrong:
             raise ValidationError(f"/api/v1/{plural} registers {kind} specs only, got kind {wrong[0]!r}; "
                                   "use /api/v1/register for a mixed batch")
@@ -147,6 +150,9 @@ def upload_location() -> dict[str, Any]:
     digest = body.get("digest") if isinstance(body, dict) else None
     if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ValidationError("digest must be the sha256 of the bundle, 64 lowercase hex characters")
+    domains = services().metadata.get_project(project)["domains"]
+    if domain not in domains:
+        raise ValidationError(f"domain [{domain}] is not a domain of project [{project}]; use one of {domains}")
     blobs = services().blobs
     key = f"bundles/{project}/{domain}/{digest}.tar.gz"
     filename = body.get("filename")

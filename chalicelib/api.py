@@ -41,8 +41,8 @@ def read_json(request: Any, max_bytes: int) -> Any:
         raise ValidationError("request body is empty; send a JSON document")
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"request body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting or numbers
+        raise ValidationError(f"request body is not valid JSON: {str(exc)[:200]}") from None
 
 
 def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from typing import Any
 
 
@@ -44,5 +45,5 @@ class StateMachines:
 
 def sfn_execution_name(key: str) -> str:
     """A Step Functions execution name (≤ 80 characters, unique per machine) for an execution key."""
-    readable = key.replace("/", "-")[-50:].strip("-")
+    readable = re.sub(r"[^A-Za-z0-9_-]", "-", key)[-50:].strip("-")
     return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"

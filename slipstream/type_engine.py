@@ -72,7 +72,7 @@ def _identity(value: Any) -> Any:
 
 
 def _int_to(value: Any) -> int:
-    _ensure(isinstance(value, int) and not isinstance(value, bool))
+    _ensure(isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63)
     return value
 
 

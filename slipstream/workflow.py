@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -65,7 +66,7 @@ class Workflow:
             "id": settings.identifier(self.name),
             "interface": self.interface.to_spec(f"workflow [{self.name}]"),
             "nodes": [_node_spec(node, settings) for node in self.graph.nodes],
-            "outputs": self.graph.outputs,
+            "outputs": copy.deepcopy(self.graph.outputs),
         }
 
     def compile(self, settings: SerializationSettings) -> CompiledWorkflow:
@@ -98,13 +99,13 @@ def _node_spec(node: Node, settings: SerializationSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {"id": node.id, "kind": node.kind, "upstream": list(node.upstream)}
     if node.kind == "branch":
         spec["name"] = node.extra["name"]
-        spec["cases"] = [{"condition": c["condition"], "then": _node_spec(c["then"], settings)}
+        spec["cases"] = [{"condition": copy.deepcopy(c["condition"]), "then": _node_spec(c["then"], settings)}
                          for c in node.extra["cases"]]
         otherwise = node.extra.get("else")
         spec["else"] = _node_spec(otherwise, settings) if otherwise is not None else None
         spec["else_fail"] = node.extra.get("else_fail")
         return spec
-    spec["inputs"] = node.inputs
+    spec["inputs"] = copy.deepcopy(node.inputs)
     if node.kind == "map":
         spec["task"] = settings.identifier(node.entity.task.name)
         spec["mapped_inputs"] = sorted(node.extra["mapped_inputs"])

@@ -1,54 +1,142 @@
-"""Thin Kubernetes adapter: the CoreV1Api is passed in. On AWS it talks to EKS with a bearer token
-made from a presigned STS GetCallerIdentity call, as `aws eks get-token` does."""
+"""The thin Kubernetes adapter: every call to the API server, with the CoreV1Api passed in.
+
+AlreadyExists and NotFound are answers here, not errors: a redelivered dispatch message finds its pod
+already created (409), a terminate finds its pod already gone (404). Every other failure becomes a
+SlipstreamError that names the pod and the likely fix, with the ApiException as its cause.
+
+On AWS the client talks to EKS with a bearer token made as `aws eks get-token` makes it: a presigned STS
+GetCallerIdentity URL whose signature covers an `x-k8s-aws-id: <cluster>` header. EKS's authenticator
+replays the URL against STS to learn the caller's IAM identity, then maps it to Kubernetes RBAC.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import json
+import os
 import tempfile
+import threading
+import time
 from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
-from chalicelib.dispatch.pods import LABEL_PREFIX, PodConfig, PodRequest, build_pod, label_value, namespace_for
+from chalicelib.dispatch.pods import (
+    EXECUTION_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_SELECTOR,
+    PodConfig,
+    PodRequest,
+    build_pod,
+    execution_label,
+    namespace_for,
+)
 from chalicelib.errors import SlipstreamError
 
-MANAGED = "app.kubernetes.io/managed-by=slipstream"
+_HINTS = {
+    401: "the API server refused the bearer token: give the caller's IAM role an EKS access entry",
+    403: "the caller's Kubernetes RBAC does not allow this: see infra/kubernetes/rbac.yaml",
+    422: "the API server rejected the object as invalid",
+}
+_K8S_AWS_ID = "x-k8s-aws-id"
+_TOKEN_PREFIX = "k8s-aws-v1."
+_TOKEN_REFRESH_SECONDS = 600  # EKS accepts a token for 15 minutes; a warm Lambda container lives longer
+
+
+def _failure(action: str, what: str, exc: ApiException, hints: dict[int, str] | None = None) -> SlipstreamError:
+    """A SlipstreamError naming the object, the API server's own message and what would fix it."""
+    detail = ""
+    with contextlib.suppress(ValueError, AttributeError):  # a proxy's error page: the status line must do
+        detail = json.loads(exc.body or "{}").get("message") or ""
+    hint = {**_HINTS, **(hints or {})}.get(exc.status or 0, "")
+    message = f"cannot {action} [{what}]: Kubernetes answered {exc.status} {exc.reason}"
+    return SlipstreamError(message + (f" ({detail})" if detail else "") + (f"; {hint}" if hint else ""))
+
+
+def _unreachable(action: str, what: str, exc: HTTPError) -> SlipstreamError:
+    return SlipstreamError(f"cannot {action} [{what}]: the Kubernetes API server is unreachable ({exc}); "
+                           "check the cluster endpoint and the network path from the caller")
 
 
 class PodLauncher:
-    """Creates and deletes pods; AlreadyExists and NotFound are answers, not errors."""
+    """Creates and deletes slipstream's pods and namespaces."""
 
     def __init__(self, core_v1: k8s.CoreV1Api) -> None:
         self.core = core_v1
 
     def launch(self, pod: k8s.V1Pod) -> bool:
-        """True if created; False if a pod of that name exists (a redelivered message)."""
+        """True if the pod was created; False if a pod of that name exists (a redelivered message)."""
+        namespace, name = pod.metadata.namespace, pod.metadata.name
         try:
-            self.core.create_namespaced_pod(pod.metadata.namespace, pod)
+            self.core.create_namespaced_pod(namespace, pod)
         except ApiException as exc:
             if exc.status == 409:
                 return False
-            raise SlipstreamError(f"cannot create pod [{pod.metadata.namespace}/{pod.metadata.name}]: "
-                                  f"{exc.status} {exc.reason}") from exc
+            raise _failure("create pod", f"{namespace}/{name}", exc, {
+                404: f"namespace [{namespace}] does not exist: create it with its service account "
+                     "(infra/kubernetes/rbac.yaml, or PodLauncher.ensure_namespace)"}) from exc
+        except HTTPError as exc:
+            raise _unreachable("create pod", f"{namespace}/{name}", exc) from exc
         return True
 
-    def delete(self, namespace: str, name: str) -> bool:
+    def delete(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool:
+        """True if the pod was deleted; False if it was not there. `grace_period_seconds=0` is a forced delete,
+        right only for pods whose containers have ended."""
         try:
-            self.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+            self.core.delete_namespaced_pod(name, namespace, grace_period_seconds=grace_period_seconds)
         except ApiException as exc:
             if exc.status == 404:
                 return False
-            raise SlipstreamError(f"cannot delete pod [{namespace}/{name}]: {exc.status} {exc.reason}") from exc
+            raise _failure("delete pod", f"{namespace}/{name}", exc) from exc
+        except HTTPError as exc:
+            raise _unreachable("delete pod", f"{namespace}/{name}", exc) from exc
         return True
 
-    def delete_matching(self, namespace: str, selector: str) -> int:
-        pods = self.core.list_namespaced_pod(namespace, label_selector=selector).items
+    def list_managed(self, namespace: str | None = None, selector: str = "") -> list[k8s.V1Pod]:
+        """slipstream's pods in one namespace or in all, narrowed by an extra label selector."""
+        selector = ",".join(s for s in (MANAGED_SELECTOR, selector) if s)
+        where = namespace or "all namespaces"
+        try:
+            if namespace:
+                return list(self.core.list_namespaced_pod(namespace, label_selector=selector).items)
+            return list(self.core.list_pod_for_all_namespaces(label_selector=selector).items)
+        except ApiException as exc:
+            raise _failure("list pods in", where, exc) from exc
+        except HTTPError as exc:
+            raise _unreachable("list pods in", where, exc) from exc
+
+    def delete_execution_pods(self, namespace: str, execution: str) -> int:
+        """Delete every pod of an execution (its name or key; dynamic children included); the count deleted."""
+        pods = self.list_managed(namespace, f"{EXECUTION_LABEL}={execution_label(execution)}")
         return sum(self.delete(namespace, pod.metadata.name) for pod in pods)
+
+    def ensure_namespace(self, name: str) -> bool:
+        """Create the namespace unless it exists; True if created. Reads first, so a caller allowed to get
+        but not to create namespaces passes once infra has made them."""
+        try:
+            self.core.read_namespace(name)
+            return False
+        except ApiException as exc:
+            if exc.status != 404:
+                raise _failure("read namespace", name, exc) from exc
+        except HTTPError as exc:
+            raise _unreachable("read namespace", name, exc) from exc
+        body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name, labels={MANAGED_BY_LABEL: "slipstream"}))
+        try:
+            self.core.create_namespace(body)
+        except ApiException as exc:
+            if exc.status == 409:  # created meanwhile by someone else
+                return False
+            raise _failure("create namespace", name, exc) from exc
+        return True
 
 
 class KubernetesLauncher:
-    """The dispatcher's launcher on AWS: one pod per task attempt on EKS."""
+    """The dispatcher's launcher on AWS (see `chalicelib.dispatcher.Launcher`): one pod per task attempt."""
 
     def __init__(self, core_v1: k8s.CoreV1Api, config: PodConfig) -> None:
         self.pods = PodLauncher(core_v1)
@@ -58,47 +146,67 @@ class KubernetesLauncher:
         return self.pods.launch(build_pod(request, self.config))
 
     def stop_execution(self, project: str, domain: str, execution: str) -> int:
-        key = label_value(f"{project}/{domain}/{execution}".replace("/", "."))
-        return self.pods.delete_matching(namespace_for(project, domain), f"{MANAGED},{LABEL_PREFIX}/execution={key}")
+        return self.pods.delete_execution_pods(namespace_for(project, domain), execution)
+
+
+def _carry_cluster_id(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """provide-client-params: move the header value out of the API parameters (STS would refuse an unknown
+    parameter) into the request context."""
+    if _K8S_AWS_ID in params:
+        context[_K8S_AWS_ID] = params.pop(_K8S_AWS_ID)
+
+
+def _sign_cluster_id(request: Any, **_: Any) -> None:
+    """before-sign: add the header, so the signature covers it and the URL is good for that cluster only."""
+    if _K8S_AWS_ID in request.context:
+        request.headers[_K8S_AWS_ID] = request.context[_K8S_AWS_ID]
 
 
 def eks_bearer_token(sts_client: Any, cluster_name: str) -> str:
-    """A short-lived EKS token: `k8s-aws-v1.` + base64url of a presigned GetCallerIdentity URL that names
-    the cluster in the signed `x-k8s-aws-id` header."""
+    """A bearer token for an EKS cluster: `k8s-aws-v1.` + unpadded base64url of a presigned GetCallerIdentity
+    URL. The handlers carry the cluster in the request context, not in a closure, so one STS client can mint
+    tokens for several clusters from several threads; `unique_id` keeps them registered once."""
     events = sts_client.meta.events
+    events.register("provide-client-params.sts.GetCallerIdentity", _carry_cluster_id,
+                    unique_id="slipstream-k8s-aws-id-params")
+    events.register("before-sign.sts.GetCallerIdentity", _sign_cluster_id, unique_id="slipstream-k8s-aws-id-sign")
+    url = sts_client.generate_presigned_url("get_caller_identity", Params={_K8S_AWS_ID: cluster_name},
+                                            ExpiresIn=60, HttpMethod="GET")
+    return _TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
-    def add_cluster_header(request: Any, **_: Any) -> None:
-        request.headers["x-k8s-aws-id"] = cluster_name
 
-    events.register_first("before-sign.sts.GetCallerIdentity", add_cluster_header)
-    try:
-        url = sts_client.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
-    finally:
-        events.unregister("before-sign.sts.GetCallerIdentity", add_cluster_header)
-    return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+def _ca_file(ca_data_base64: str) -> str:
+    """The cluster's CA bundle as a file (urllib3 wants a path), one per distinct CA, written atomically."""
+    data = base64.b64decode(ca_data_base64)
+    path = os.path.join(tempfile.gettempdir(), f"slipstream-ca-{hashlib.sha256(data).hexdigest()[:16]}.crt")
+    if not os.path.exists(path):
+        fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".partial")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    return path
 
 
 def core_v1_for_cluster(endpoint: str, ca_data_base64: str, token: str) -> k8s.CoreV1Api:
+    """A CoreV1Api for a cluster's endpoint, trusting its CA, authenticating with a bearer token."""
     configuration = k8s.Configuration(host=endpoint)
-    with tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False) as ca:
-        ca.write(base64.b64decode(ca_data_base64))
-    configuration.ssl_ca_cert = ca.name
+    configuration.ssl_ca_cert = _ca_file(ca_data_base64)
     configuration.api_key = {"authorization": f"Bearer {token}"}
     return k8s.CoreV1Api(k8s.ApiClient(configuration))
 
 
 def core_v1_for_eks(sts_client: Any, cluster_name: str, endpoint: str, ca_data_base64: str) -> k8s.CoreV1Api:
-    """A client for an EKS cluster whose token is renewed before it expires (tokens last 15 minutes; a
-    Lambda container lives longer)."""
-    import time
-
+    """A CoreV1Api for an EKS cluster whose token is minted again before EKS stops accepting it."""
     api = core_v1_for_cluster(endpoint, ca_data_base64, eks_bearer_token(sts_client, cluster_name))
-    issued = [time.monotonic()]
+    issued = time.monotonic()
+    lock = threading.Lock()
 
     def refresh(configuration: k8s.Configuration) -> None:
-        if time.monotonic() - issued[0] > 600:
-            configuration.api_key = {"authorization": f"Bearer {eks_bearer_token(sts_client, cluster_name)}"}
-            issued[0] = time.monotonic()
+        nonlocal issued
+        with lock:
+            if time.monotonic() - issued > _TOKEN_REFRESH_SECONDS:
+                configuration.api_key = {"authorization": f"Bearer {eks_bearer_token(sts_client, cluster_name)}"}
+                issued = time.monotonic()
 
     api.api_client.configuration.refresh_api_key_hook = refresh
     return api

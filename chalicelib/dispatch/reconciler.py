@@ -1,65 +1,120 @@
-"""The reconciler: pods that died without reporting get their task token failed, finished pods go.
+"""The reconciler: fail the task tokens of pods that died without answering, and remove finished pods.
 
-A pod answers its own token; when it cannot (OOMKilled, image never pulled, evicted, past its deadline),
-Step Functions would wait for the heartbeat timeout. The reconciler (a scheduled Lambda; a thread in
-the sandbox) fails those tokens at once, with an error the state machine's Retry understands.
+A pod answers its own task token (the entrypoint calls SendTaskSuccess / SendTaskFailure, and exits 0
+after either). When it cannot — killed for memory, evicted, its image never pulled, stopped at its
+`activeDeadlineSeconds`, crashed before it could report — Step Functions would wait until the task's
+heartbeat timeout. The reconciler (a scheduled Lambda) fails those tokens at once, with error names the
+state machine's `Retry` understands:
+
+    slipstream.SystemError   OOMKilled, Evicted, image pull or container config errors, any other death
+                             without an answer: retried up to the task's `retries`
+    slipstream.Timeout       DeadlineExceeded: the task's own timeout
+
+Pods that are Pending or Running are left alone; finished pods (Succeeded, Failed, or diagnosed dead
+while Pending) are deleted once handled, so a second run fails nothing again. Failing a token that was
+already answered is harmless: Step Functions refuses it and `fail_token` ignores that refusal.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 from kubernetes import client as k8s
 
-from chalicelib.dispatch.kube import MANAGED, PodLauncher
-from chalicelib.dispatch.pods import LABEL_PREFIX
+from chalicelib.dispatch.kube import PodLauncher
+from chalicelib.dispatch.pods import NODE_ANNOTATION, TASK_TOKEN_ANNOTATION
 
 SYSTEM_ERROR = "slipstream.SystemError"
 TIMEOUT_ERROR = "slipstream.Timeout"
-_WAITING_FAILURES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"}
+# A container waiting for one of these will never start by itself.
+_HOPELESS_WAITS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"})
+_FINISHED = ("Succeeded", "Failed")
+
+logger = logging.getLogger("slipstream.reconciler")
 
 
-def diagnose(pod: k8s.V1Pod) -> tuple[str, str] | None:
-    """(error, reason) if the pod died or can never start; None while it is fine or succeeded."""
-    status = pod.status or k8s.V1PodStatus()
-    if status.reason == "DeadlineExceeded":
-        return TIMEOUT_ERROR, "DeadlineExceeded"
-    if status.reason == "Evicted":
-        return SYSTEM_ERROR, "Evicted"
+class Diagnosis(NamedTuple):
+    error: str  # the Step Functions error name
+    reason: str  # Kubernetes' reason: OOMKilled, Evicted, ImagePullBackOff, DeadlineExceeded, …
+    detail: str  # Kubernetes' message, or the last lines a crashed container logged
+
+
+def _container_diagnosis(status: k8s.V1PodStatus) -> Diagnosis | None:
     for container in status.container_statuses or []:
         state = container.state or k8s.V1ContainerState()
-        if state.waiting and state.waiting.reason in _WAITING_FAILURES:
-            return SYSTEM_ERROR, state.waiting.reason
-        if state.terminated and state.terminated.reason == "OOMKilled":
-            return SYSTEM_ERROR, "OOMKilled"
-    if status.phase == "Failed":
-        return SYSTEM_ERROR, status.reason or "Failed"
+        if state.waiting and state.waiting.reason in _HOPELESS_WAITS:
+            return Diagnosis(SYSTEM_ERROR, state.waiting.reason, state.waiting.message or "")
+        ended = state.terminated
+        if ended and (ended.reason == "OOMKilled" or ended.exit_code not in (0, None)):
+            reason = ended.reason or "Error"
+            detail = f"exit code {ended.exit_code}" + (f": {ended.message.strip()}" if ended.message else "")
+            return Diagnosis(SYSTEM_ERROR, reason, detail)
     return None
 
 
+def diagnose(pod: k8s.V1Pod) -> Diagnosis | None:
+    """Why the pod cannot answer its token any more; None while it may still (or did: Succeeded)."""
+    status = pod.status or k8s.V1PodStatus()
+    if status.reason == "DeadlineExceeded":
+        return Diagnosis(TIMEOUT_ERROR, "DeadlineExceeded", status.message or "")
+    if status.reason == "Evicted":
+        return Diagnosis(SYSTEM_ERROR, "Evicted", status.message or "")
+    found = _container_diagnosis(status)
+    if found is None and status.phase == "Failed":
+        return Diagnosis(SYSTEM_ERROR, status.reason or "Failed", status.message or "")
+    return found
+
+
+def _cause(pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
+    meta = pod.metadata
+    node = (meta.annotations or {}).get(NODE_ANNOTATION, "?")
+    text = f"pod [{meta.namespace}/{meta.name}] of node [{node}] ended with [{diagnosis.reason}] before it reported"
+    if diagnosis.error == TIMEOUT_ERROR:
+        text += f": it ran past the task's timeout of {pod.spec.active_deadline_seconds if pod.spec else '?'}s"
+    elif diagnosis.reason == "OOMKilled":
+        text += ": raise the task's memory limit (limits=Resources(mem=…))"
+    return text + (f" ({diagnosis.detail[:2000]})" if diagnosis.detail else "")
+
+
 class Reconciler:
+    """One pass over slipstream's pods per `run_once`; safe to run concurrently and repeatedly."""
+
     def __init__(self, core_v1: k8s.CoreV1Api, fail_token: Callable[[str, str, str], None]) -> None:
-        self.core = core_v1
         self.pods = PodLauncher(core_v1)
-        self.fail_token = fail_token
+        self.fail_token = fail_token  # (token, error, cause), e.g. Dispatcher.fail_token
 
     def run_once(self, namespace: str | None = None) -> dict[str, int]:
-        if namespace:
-            pods = self.core.list_namespaced_pod(namespace, label_selector=MANAGED).items
-        else:
-            pods = self.core.list_pod_for_all_namespaces(label_selector=MANAGED).items
-        counts = {"failed": 0, "deleted": 0, "running": 0}
-        for pod in pods:
+        """Reconcile one namespace, or all; counts of pods seen, tokens failed, pods deleted, pods still active,
+        and pods skipped because failing their token raised (they are tried again on the next run)."""
+        counts = {"seen": 0, "failed": 0, "deleted": 0, "active": 0, "errors": 0}
+        for pod in self.pods.list_managed(namespace):
+            counts["seen"] += 1
             diagnosis = diagnose(pod)
             phase = (pod.status.phase if pod.status else None) or "Pending"
-            if diagnosis is not None:
-                error, reason = diagnosis
-                token = (pod.metadata.annotations or {}).get(f"{LABEL_PREFIX}/task-token")
-                if token:
-                    self.fail_token(token, error, f"pod [{pod.metadata.name}] {reason} without reporting")
-                    counts["failed"] += 1
-            elif phase not in ("Succeeded", "Failed"):
-                counts["running"] += 1
+            if diagnosis is None and phase not in _FINISHED:
+                counts["active"] += 1
                 continue
-            counts["deleted"] += self.pods.delete(pod.metadata.namespace, pod.metadata.name)
+            outcome = "finished" if diagnosis is None else self._fail(pod, diagnosis)
+            if outcome == "error":
+                counts["errors"] += 1
+                continue
+            counts["failed"] += outcome == "failed"
+            # Forced: the containers have ended, or never started (a hopeless wait).
+            counts["deleted"] += self.pods.delete(pod.metadata.namespace, pod.metadata.name, grace_period_seconds=0)
         return counts
+
+    def _fail(self, pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
+        """Fail the pod's token: "failed", "no token" (nothing to answer), or "error" if `fail_token` raised."""
+        token = (pod.metadata.annotations or {}).get(TASK_TOKEN_ANNOTATION)
+        if not token:
+            logger.warning("pod [%s/%s] has no task token to fail", pod.metadata.namespace, pod.metadata.name)
+            return "no token"
+        try:
+            self.fail_token(token, diagnosis.error, _cause(pod, diagnosis))
+        except Exception:  # one bad answer must not stop the pass; the pod stays, so the next run retries
+            logger.exception("could not fail the task token of pod [%s/%s]", pod.metadata.namespace,
+                             pod.metadata.name)
+            return "error"
+        return "failed"

@@ -166,7 +166,7 @@ def _validate_blob(body: str, t: LiteralType, value: Any, path: str) -> None:
 def _validate_simple(kind: str, t: LiteralType, value: Any, path: str) -> None:
     ok: bool
     if kind == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
     elif kind == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     elif kind == "string":

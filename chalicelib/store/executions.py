@@ -82,15 +82,19 @@ class ExecutionStore:
              token: str | None) -> tuple[list[Any], str | None]:
         """Newest first; a phase or workflow filter reads its own index, never a scan."""
         Execution = self.models.Execution
-        start = decode_token(token)
         if workflow:
+            start = decode_token(token, f"{project}#{domain}#{workflow}", {"pk", "sk", "created", "workflow_key"},
+                                 "workflow_key")
             condition = Execution.phase == phase if phase else None
             results = Execution.by_workflow.query(f"{project}#{domain}#{workflow}", filter_condition=condition,
                                                   scan_index_forward=False, limit=limit, last_evaluated_key=start)
         elif phase:
+            keys = {"pk", "sk", "created", "phase_key"}
+            start = decode_token(token, f"{project}#{domain}#{phase}", keys, "phase_key")
             results = Execution.by_phase.query(f"{project}#{domain}#{phase}", scan_index_forward=False,
                                                limit=limit, page_size=limit, last_evaluated_key=start)
         else:
+            start = decode_token(token, f"{project}#{domain}", {"pk", "sk", "created"})
             results = Execution.by_created.query(f"{project}#{domain}", scan_index_forward=False, limit=limit,
                                                  page_size=limit, last_evaluated_key=start)
         items = list(results)

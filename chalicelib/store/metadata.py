@@ -112,14 +112,20 @@ class MetadataStore:
             pk=_names_pk(kind, ident.project, ident.domain), sk=f"N#{ident.name}", kind=kind,
             project=ident.project, domain=ident.domain, name=ident.name, version=ident.version, registered_at=now,
         )
-        names.save()  # the newest registration is the latest version: last writer wins on purpose
+        Entity = self.models.Entity
+        try:  # parallel writes of one batch: the newest registration wins, whatever order they land in
+            names.save(condition=Entity.pk.does_not_exist() | (Entity.registered_at < now))
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
         return True
 
     def list_names(self, kind: str, project: str, domain: str, limit: int,
                    token: str | None) -> tuple[list[dict[str, Any]], str | None]:
         Entity = self.models.Entity
-        results = Entity.query(_names_pk(kind, project, domain), Entity.sk.startswith("N#"), limit=limit,
-                               page_size=limit, last_evaluated_key=decode_token(token))
+        pk = _names_pk(kind, project, domain)
+        results = Entity.query(pk, Entity.sk.startswith("N#"), limit=limit, page_size=limit,
+                               last_evaluated_key=decode_token(token, pk, {"pk", "sk"}))
         items = [{"name": i.name, "latest_version": i.version, "updated_at": i.registered_at.isoformat()}
                  for i in results]
         return items, encode_token(results.last_evaluated_key if len(items) == limit else None)
@@ -127,8 +133,9 @@ class MetadataStore:
     def list_versions(self, kind: str, project: str, domain: str, name: str, limit: int,
                       token: str | None) -> tuple[list[dict[str, Any]], str | None]:
         pk = f"{kind}#{project}#{domain}#{name}"
+        start = decode_token(token, pk, {"pk", "sk", "created"})
         results = self.models.Entity.by_created.query(pk, scan_index_forward=False, limit=limit,
-                                                      page_size=limit, last_evaluated_key=decode_token(token))
+                                                      page_size=limit, last_evaluated_key=start)
         items = [self._record(i).summary() for i in results]
         return items, encode_token(results.last_evaluated_key if len(items) == limit else None)
 

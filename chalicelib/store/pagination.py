@@ -19,15 +19,21 @@ def encode_token(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_token(token: str | None) -> dict[str, Any] | None:
+def decode_token(token: str | None, partition: str, keys: set[str], partition_key: str = "pk") -> dict[str, Any] | None:
+    """The LastEvaluatedKey in `token`, if it is one of this listing's (its `partition_key` is `partition`
+    and it has exactly `keys`, all strings); ValidationError otherwise, never a DynamoDB error."""
     if not token:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         key = None
-    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
+    valid = (isinstance(key, dict) and set(key) == keys
+             and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()))
+    if not valid:
         raise ValidationError(f"token [{token[:40]}] is not a valid page token; pass the token of a previous page")
+    if key[partition_key]["S"] != partition:  # type: ignore[index]
+        raise ValidationError(f"token [{token[:40]}] belongs to another listing; start again without a token")
     return key
 
 

@@ -158,13 +158,17 @@ def _local_credentials_env() -> None:
 
 
 def serve(state_dir: Path) -> None:
-    """Run a sandbox until SIGTERM or SIGINT, announcing itself in `state_dir/state.json`."""
+    """Run a sandbox until SIGTERM or SIGINT, announcing itself in `state_dir/state.json`.
+    `SLIPSTREAM_SANDBOX_SETTINGS` (JSON) may change Settings fields, e.g. low limits for tests; it is read
+    here because moto's Step Functions interpreter finds its server through the process-wide MOTO_PORT,
+    so each sandbox needs a process of its own."""
     import signal
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sandbox = Sandbox(home=state_dir).start()
+    overrides = json.loads(os.environ.get("SLIPSTREAM_SANDBOX_SETTINGS") or "{}")
+    sandbox = Sandbox(home=state_dir, **overrides).start()
     state = {**sandbox.describe(), "pid": os.getpid()}
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = state_dir / "state.json.tmp"

@@ -1,16 +1,22 @@
 """Past Step Functions' limits: large maps read their items from S3 (Distributed Map) and large workflows
-split into child executions. A sandbox with low limits exercises both on small workflows."""
+split into child executions. A sandbox with low limits exercises both on small workflows; it runs in a
+process of its own, as moto's interpreter finds its server through the process-wide MOTO_PORT."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 
+import boto3
 import pytest
 
 from slipstream.cli.register import build_registration
 from slipstream.client import ApiClient
 from slipstream.config import ClientConfig
-from slipstream.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
 from tests.e2e.conftest import Runner
 
@@ -18,16 +24,39 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def small():
-    sandbox = Sandbox(stack="small", distributed_map_threshold=2, max_nodes_per_machine=2).start()
-    client = ApiClient(ClientConfig(sandbox.api_url, "default", "development", "none"))
+def small(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small-sandbox")
+    env = {**os.environ, "SLIPSTREAM_SANDBOX_SETTINGS": json.dumps(
+        {"stack": "small", "distributed_map_threshold": 2, "max_nodes_per_machine": 2})}
+    process = subprocess.Popen([sys.executable, "-m", "slipstream.sandbox", str(folder)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = _wait_for_state(folder / "state.json", process)
+    client = ApiClient(ClientConfig(state["api_url"], "default", "development", "none"))
     client.register(build_registration(client, [str(EXAMPLES)], "default", "development", "v1")[0])
-    yield sandbox, Runner(client, "v1")
-    sandbox.stop()
+    sfn = boto3.session.Session("sandbox", "sandbox", region_name=state["region"]).client(
+        "stepfunctions", endpoint_url=state["aws_endpoint_url"])
+    yield sfn, Runner(client, "v1")
+    process.terminate()
+    process.wait(timeout=30)
 
 
-def _executions(sandbox) -> list[dict]:
-    sfn = sandbox.client("stepfunctions")
+def _wait_for_state(path, process, deadline: float = 60.0) -> dict:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if path.exists():
+            state = json.loads(path.read_text())
+            try:
+                urllib.request.urlopen(state["api_url"] + "/api/v1/health", timeout=2).close()
+                return state
+            except OSError:
+                pass
+        if process.poll() is not None:
+            raise AssertionError(f"the small sandbox exited with {process.returncode}")
+        time.sleep(0.1)
+    raise AssertionError("the small sandbox did not start")
+
+
+def _executions(sfn) -> list[dict]:
     found = []
     for machine in sfn.list_state_machines()["stateMachines"]:
         for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
@@ -37,18 +66,19 @@ def _executions(sandbox) -> list[dict]:
 
 
 def test_a_large_workflow_runs_as_child_executions_with_the_same_outputs(small):
-    sandbox, runner = small
+    sfn, runner = small
     execution = runner.run("subworkflows.outer", {"x": 3.0})
     assert execution["outputs"] == {"o0": 7.0, "o1": "HELLO FLYTE users"}
     x = f"default/development/{execution['id']['name']}"
-    groups = [e for e in _executions(sandbox) if e["input"].get("x") == x and e["input"].get("kind") == "group"]
+    groups = [e for e in _executions(sfn) if e["input"].get("x") == x and e["input"].get("kind") == "group"]
     assert len(groups) == 3 and {g["status"] for g in groups} == {"SUCCEEDED"}  # 6 nodes, 2 per machine
 
 
 def test_a_large_map_reads_its_items_from_s3(small):
-    sandbox, runner = small
+    sfn, runner = small
     execution = runner.run("map_reduce.inverses", {"xs": [0, 1, 2, 4]})
     assert execution["outputs"] == {"o0": 3}
-    arn = sandbox.services.executions.store.get("default", "development", execution["id"]["name"]).sfn_execution_arn
-    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    x = f"default/development/{execution['id']['name']}"
+    root = next(e for e in _executions(sfn) if e["input"].get("x") == x and "parent_token" not in e["input"])
+    events = sfn.get_execution_history(executionArn=root["executionArn"], maxResults=1000)["events"]
     assert any(e["type"] == "MapRunStarted" for e in events)

@@ -67,25 +67,26 @@ offsets = st.integers(min_value=-23 * 60, max_value=23 * 60).map(lambda m: dt.ti
 datetimes = st.datetimes() | st.datetimes(timezones=offsets)
 # durations as seconds: exact to the microsecond while |seconds| < 2**53 µs (about 285 years)
 timedeltas = st.timedeltas(min_value=dt.timedelta(days=-36500), max_value=dt.timedelta(days=36500))
-inner = st.builds(Inner, n=st.integers(), tags=st.dictionaries(st.text(), st.lists(finite, max_size=3), max_size=3))
+int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+inner = st.builds(Inner, n=int64, tags=st.dictionaries(st.text(), st.lists(finite, max_size=3), max_size=3))
 outer = st.builds(Outer, name=st.text(), inner=inner, items=st.lists(inner, max_size=3), when=datetimes,
                   color=st.none() | st.sampled_from(Color), size=st.sampled_from(Size),
-                  extra=st.lists(st.integers(), max_size=3))
+                  extra=st.lists(int64, max_size=3))
 
 CASES = [
-    (int, st.integers()),
+    (int, int64),
     (float, finite),
     (str, st.text()),
     (bool, st.booleans()),
     (dt.datetime, datetimes),
     (dt.date, st.dates()),
     (dt.timedelta, timedeltas),
-    (list[int], st.lists(st.integers())),
+    (list[int], st.lists(int64)),
     (typing.List[str], st.lists(st.text())),
     (dict[str, str], st.dictionaries(st.text(), st.text())),
     (dict[str, list[dt.date]], st.dictionaries(st.text(), st.lists(st.dates(), max_size=3), max_size=3)),
-    (Optional[int], st.none() | st.integers()),
-    (int | None, st.none() | st.integers()),
+    (Optional[int], st.none() | int64),
+    (int | None, st.none() | int64),
     (Optional[list[Optional[str]]], st.none() | st.lists(st.none() | st.text())),
     (Color, st.sampled_from(Color)),
     (Size, st.sampled_from(Size)),

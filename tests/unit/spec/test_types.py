@@ -70,7 +70,7 @@ def test_not_assignable(source, target):
 
 
 @pytest.mark.parametrize("t, value", [
-    (lt.INTEGER, 3), (lt.INTEGER, -(2 ** 70)), (lt.FLOAT, 1.5), (lt.FLOAT, 2), (lt.STRING, ""), (lt.BOOLEAN, False),
+    (lt.INTEGER, 3), (lt.INTEGER, -(2 ** 63)), (lt.FLOAT, 1.5), (lt.FLOAT, 2), (lt.STRING, ""), (lt.BOOLEAN, False),
     (lt.DATETIME, "2024-01-01T10:00:00+05:00"), (lt.DATETIME, "2024-01-01"), (lt.DATE, "2024-02-29"),
     (lt.DURATION, 1.5), (lt.DURATION, -3), (lt.NONE, None), (lt.optional(lt.INTEGER), None),
     (lt.optional(lt.INTEGER), 1), (lt.list_of(lt.map_of(lt.INTEGER)), [{"a": 1}, {}]), (COLOR, "red"),

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "template.json"
+# A link to infra/template.json (one source of truth) that wheels carry as a file, so an installed
+# sandbox does not need the repository.
+TEMPLATE_PATH = Path(__file__).with_name("template.json")
 _NOT_IN_THE_SANDBOX = ("AWS::IAM::Role",)  # moto's services do not check permissions
 _TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes")

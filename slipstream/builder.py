@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from chalicelib.errors import TypeMismatchError, ValidationError
 from chalicelib.spec import types as lt
@@ -88,7 +88,8 @@ class WorkflowBuilder:
         outputs = interface.outputs
         if mapped:
             ratio = (extra or {}).get("min_success_ratio", 1.0)
-            outputs = {n: list[t if ratio >= 1 else t | None] for n, t in outputs.items()}  # type: ignore[valid-type]
+            outputs = {n: list[t] if ratio >= 1 else list[Optional[t]]  # type: ignore[valid-type]
+                       for n, t in outputs.items()}
         return self.outputs_of(node_id, outputs, interface.output_tuple is not None)
 
     def outputs_of(self, node_id: str, outputs: dict[str, Any], named: bool) -> Any:

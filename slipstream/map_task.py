@@ -24,13 +24,15 @@ class MapTask:
     def __init__(self, target: PythonTask | functools.partial[Any], concurrency: int | None = None,
                  min_success_ratio: float = 1.0) -> None:
         bound: dict[str, Any] = {}
+        task: Any = target
         if isinstance(target, functools.partial):
             if target.args:
                 raise ValidationError("map_task: bind inputs by keyword in functools.partial, e.g. partial(t, b=1)")
             bound = dict(target.keywords)
-            target = target.func
-        if not isinstance(target, PythonTask) or target.task_type != "python":
-            raise ValidationError(f"map_task takes a @task (or a functools.partial of one), not {target!r}")
+            task = target.func
+        if not isinstance(task, PythonTask) or task.task_type != "python":
+            raise ValidationError(f"map_task takes a @task (or a functools.partial of one), not {task!r}")
+        target = task
         unknown = sorted(set(bound) - set(target.interface.inputs))
         if unknown:
             raise ValidationError(f"map_task of task [{target.name}]: partial binds unknown inputs {unknown}")

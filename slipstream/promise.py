@@ -105,6 +105,7 @@ class NodeOutputs(tuple, _Ordered):
 
     builder: WorkflowBuilder
     node_id: str | None
+    _by_name: dict[str, Promise]
 
     def __new__(cls, builder: WorkflowBuilder, node_id: str, promises: dict[str, Promise]) -> NodeOutputs:
         self = super().__new__(cls, promises.values())

@@ -199,7 +199,7 @@ def _condition_sources(condition: dict[str, Any]) -> list[str]:
         return _sources(condition["compare"]["left"]) + _sources(condition["compare"]["right"])
     if "is_none" in condition:
         return _sources(condition["is_none"])
-    return [s for c in condition.get("and") or condition.get("or") for s in _condition_sources(c)]
+    return [s for c in condition.get("and") or condition.get("or") or [] for s in _condition_sources(c)]
 
 
 def _deps(node: PlanNode) -> list[str]:
@@ -224,7 +224,7 @@ def branch_operands(node: PlanNode) -> list[Any]:
         elif "is_none" in condition:
             found.append(condition["is_none"])
         else:
-            for part in condition.get("and") or condition.get("or"):
+            for part in condition.get("and") or condition.get("or") or []:
                 walk(part)
 
     for case in (node.branch or {}).get("cases", []):

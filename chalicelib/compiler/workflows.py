@@ -259,7 +259,7 @@ class _Env:
 
     def check_condition(self, where: str, condition: Mapping[str, Any]) -> None:
         if "and" in condition or "or" in condition:
-            for part in condition.get("and") or condition.get("or"):
+            for part in condition.get("and") or condition.get("or") or []:
                 self.check_condition(where, part)
             return
         if "is_none" in condition:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import TypeMismatchError, ValidationError
@@ -209,7 +210,7 @@ def _validate_struct(body: dict[str, Any], t: LiteralType, value: Any, path: str
         validate_value(field["type"], value[field["name"]], f"{path}.{field['name']}")
 
 
-_VALIDATORS = {
+_VALIDATORS: dict[str, Callable[[Any, LiteralType, Any, str], None]] = {
     "simple": _validate_simple,
     "optional": _validate_optional,
     "list": _validate_list,

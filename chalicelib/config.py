@@ -56,10 +56,6 @@ class Settings:
             endpoint_url=endpoint_url,
         )
 
-    def to_env(self) -> dict[str, str]:
-        env = {f"SLIPSTREAM_{k.upper()}": str(v) for k, v in self.__dict__.items() if v is not None}
-        return env
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

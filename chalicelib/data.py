@@ -28,8 +28,3 @@ def attempt_prefix(x: str, node: str, attempt: int) -> str:
 def node_outputs(x: str, node: str) -> str:
     return f"{x}/{node}/outputs.json"
 
-
-def final_outputs_for(attempt_outputs_key: str) -> str:
-    """`<x>/<node>/<attempt>/outputs.json` → `<x>/<node>/outputs.json`."""
-    head, _attempt, _file = attempt_outputs_key.rsplit("/", 2)
-    return f"{head}/outputs.json"

@@ -4,15 +4,13 @@ subprocess, from the repository root, with its own SLIPSTREAM_HOME. No control p
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from chalicelib.spec import check_spec_shape
-from tests.conftest import ROOT
+from tests.support.cli import slipstream, succeeded
 
 pytestmark = pytest.mark.e2e
 
@@ -53,18 +51,6 @@ FAILING_RUNS = [
 ]
 # not run here: sleeps 30 s, as the local engine does not enforce task timeouts (remote runs do)
 NOT_RUN = {("reliability.py", "too_slow")}
-
-
-def slipstream(home: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPSTREAM_")}
-    env.update(SLIPSTREAM_HOME=str(home), COLUMNS="160")
-    return subprocess.run([sys.executable, "-m", "slipstream", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=timeout)
-
-
-def succeeded(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert done.returncode == 0, f"{done.args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def last_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -5,14 +5,14 @@ test_cli_sandbox.py."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
+from tests.support.cli import slipstream as run_cli
+from tests.support.cli import succeeded
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +38,8 @@ EXAMPLE_RUNS = [
 
 
 def slipstream(home, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SLIPSTREAM_HOME": str(home), "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "slipstream", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=240)
-    if check and done.returncode != 0:
-        raise AssertionError(f"slipstream {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return done
+    done = run_cli(home, *args)
+    return succeeded(done) if check else done
 
 
 def last_json(done: subprocess.CompletedProcess[str]) -> dict:

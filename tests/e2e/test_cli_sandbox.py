@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,24 +20,13 @@ from referencing.jsonschema import DRAFT4
 
 import app
 from chalicelib.spec import check_spec_shape
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
+from tests.support.cli import slipstream, succeeded
 
 pytestmark = pytest.mark.e2e
 
 DOCUMENT = json.loads(app.OPENAPI_PATH.read_text())
 _REGISTRY = Registry().with_resource("urn:openapi", Resource.from_contents(DOCUMENT, default_specification=DRAFT4))
-
-
-def slipstream(home: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPSTREAM_")}
-    env.update(SLIPSTREAM_HOME=str(home), COLUMNS="160")
-    return subprocess.run([sys.executable, "-m", "slipstream", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=timeout)
-
-
-def succeeded(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert done.returncode == 0, f"{done.args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def json_out(done: subprocess.CompletedProcess[str]) -> Any:

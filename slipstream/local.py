@@ -12,7 +12,7 @@ from slipstream import type_engine
 from slipstream.cache import LocalCache
 from slipstream.engine import LocalEngine, NodeRecord
 from slipstream.interface import Interface
-from slipstream.serialization import LOCAL, closure_entities
+from slipstream.serialization import LOCAL
 
 
 @dataclass
@@ -39,14 +39,15 @@ def execute_locally(entity: Any, kwargs: dict[str, Any], *, cache: LocalCache | 
     given = {n: type_engine.to_json(v, interface.inputs[n], f"{owner} input [{n}]")
              for n, v in kwargs.items() if n in interface.inputs}
     given.update({n: v for n, v in kwargs.items() if n not in interface.inputs})  # refused by resolve_inputs
-    inputs_spec = interface.to_spec(owner)["inputs"]
-    resolved = resolve_inputs(inputs_spec, given, defaults=defaults, fixed=fixed, owner=owner)
     if entity.kind == "task":  # a @dynamic task called directly: expand it now
-        entity = entity.expand(resolved)
-        resolved = {}
-    compiled = entity.compile(LOCAL)
-    tasks = {LOCAL.key(e.name): e for e in closure_entities(entity).values() if e.kind == "task"}
-    engine = LocalEngine(tasks, cache=cache if cache is not None else LocalCache.default(), on_event=on_event)
+        inputs_spec = interface.to_spec(owner)["inputs"]
+        entity = entity.expand(resolve_inputs(inputs_spec, given, defaults=defaults, fixed=fixed, owner=owner))
+        given, defaults, fixed = {}, {}, {}
+    compiled = entity.compile(LOCAL)  # cached on the workflow, as are its task objects
+    resolved = resolve_inputs(compiled.workflow["interface"]["inputs"], given, defaults=defaults, fixed=fixed,
+                              owner=owner)
+    engine = LocalEngine(entity.task_objects(), cache=cache if cache is not None else LocalCache.default(),
+                         on_event=on_event)
     outputs = engine.run(compiled, resolved)
     return LocalExecution(outputs, engine.records, interface)
 

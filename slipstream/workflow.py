@@ -26,6 +26,7 @@ class Workflow:
         self.graph = graph
         self.fn = fn
         self._compiled: dict[SerializationSettings, CompiledWorkflow] = {}
+        self._task_objects: dict[str, Any] | None = None
         self.compile(LOCAL)  # definition-time check: types, references, cycles
 
     @classmethod
@@ -68,6 +69,12 @@ class Workflow:
             "nodes": [_node_spec(node, settings) for node in self.graph.nodes],
             "outputs": copy.deepcopy(self.graph.outputs),
         }
+
+    def task_objects(self) -> dict[str, Any]:
+        """The Python task objects of the closure, by their local key (what the local engine runs)."""
+        if self._task_objects is None:
+            self._task_objects = {LOCAL.key(e.name): e for e in closure_entities(self).values() if e.kind == "task"}
+        return dict(self._task_objects)
 
     def compile(self, settings: SerializationSettings) -> CompiledWorkflow:
         """The compiled closure of this workflow under `settings` (cached: the graph never changes)."""

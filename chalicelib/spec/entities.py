@@ -32,10 +32,8 @@ from typing import Any, Iterator
 from chalicelib.spec.identifiers import Identifier
 
 SCHEMA_VERSION = 1
-ENTITY_KINDS = ("task", "workflow", "launch_plan")
 NODE_KINDS = ("task", "workflow", "map", "branch")
 COMPARISON_OPS = ("<", "<=", "==", "!=", ">", ">=")
-TASK_TYPES = ("python", "dynamic")
 
 Spec = dict[str, Any]
 

@@ -29,10 +29,16 @@ EXECUTION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 
 def asl_options(settings: Settings) -> AslOptions:
+    """The compiler's options from a deployment's settings (validated there: a bad prefix or clock is a
+    ValidationError naming the setting)."""
     return AslOptions(heartbeat_seconds=settings.heartbeat_seconds,
                       timeout_slack_seconds=settings.timeout_slack_seconds,
+                      max_pending_seconds=settings.max_pending_seconds,
+                      max_execution_seconds=settings.max_execution_seconds,
+                      gather_timeout_seconds=settings.gather_timeout_seconds,
                       distributed_map_threshold=settings.distributed_map_threshold,
-                      max_nodes_per_machine=settings.max_nodes_per_machine)
+                      max_nodes_per_machine=settings.max_nodes_per_machine,
+                      name_prefix=settings.name_prefix)
 
 
 class ExecutionService:

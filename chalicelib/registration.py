@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.compiler import check_launch_plan, compile_workflow
+from chalicelib.compiler.asl import check_task_timeout
 from chalicelib.compiler.graph import topological_order
 from chalicelib.errors import ConflictError, NotFoundError, UnknownReferenceError, ValidationError
 from chalicelib.spec import Identifier, check_spec_shape, content_hash, ref_key, referenced_entities
+from chalicelib.spec.quantities import check_resources
 from chalicelib.store import BlobStore, EntityRecord, MetadataStore
 
 KINDS = ("task", "workflow", "launch_plan")
@@ -40,9 +42,12 @@ def default_launch_plan(workflow: dict[str, Any]) -> dict[str, Any]:
 
 
 class RegistrationService:
-    def __init__(self, metadata: MetadataStore, blobs: BlobStore) -> None:
+    def __init__(self, metadata: MetadataStore, blobs: BlobStore, max_task_timeout_seconds: int | None = None) -> None:
+        """`max_task_timeout_seconds`: the longest task timeout the deployment's state machines can bound
+        (`AslOptions.max_task_timeout_seconds`); None accepts any."""
         self.metadata = metadata
         self.blobs = blobs
+        self.max_task_timeout_seconds = max_task_timeout_seconds
 
     def register(self, specs: list[Any]) -> list[dict[str, Any]]:
         """Register a batch; returns one {"kind", "id", "status": "created" | "unchanged"} per entity."""
@@ -53,10 +58,15 @@ class RegistrationService:
         batch = _Batch()
         for spec in specs:
             check_spec_shape(spec)
+            if spec["kind"] == "task":  # what the API server would refuse when the task's pod is created
+                container = spec["container"]
+                check_resources(f"task [{ref_key(spec['id'])}]", container["requests"], container["limits"])
             key = (spec["kind"], ref_key(spec["id"]))
             if key in batch.specs and batch.specs[key] != spec:
                 raise ConflictError(f"{spec['kind']} [{key[1]}] appears twice in the batch with different content")
             batch.specs[key] = spec
+            if spec["kind"] == "task" and self.max_task_timeout_seconds is not None:
+                check_task_timeout(spec, self.max_task_timeout_seconds)
         self._check_projects(batch)
         for workflow in batch.of_kind("workflow").values():
             plan = default_launch_plan(workflow)

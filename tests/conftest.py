@@ -31,12 +31,17 @@ def examples_on_path() -> Path:
 @pytest.fixture(scope="session")
 def sandbox():
     """The whole control plane in this process: moto's server and the Chalice app on 127.0.0.1, started
-    once per test session (each test uses its own project to stay independent)."""
+    once per test session (each test uses its own project to stay independent). At the end, every state
+    machine the session created must be one AWS accepts (moto takes some AWS refuses)."""
     from slipstream.sandbox.server import Sandbox
+    from tests.support.asl import assert_deployed_valid
 
     running = Sandbox().start()
     yield running
-    running.stop()
+    try:
+        assert_deployed_valid(running.client("stepfunctions"), "the session's sandbox")
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")

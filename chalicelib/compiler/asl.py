@@ -11,14 +11,25 @@ only for its own inputs — full DAG concurrency, also for graphs that are not s
 
 Three state transitions per task node at most. Map nodes: W (resolves the lists) → Choice → inline `Map`,
 or a Distributed `Map` reading items from S3 when the list is large → G ("gather": the dispatcher checks
-min_success_ratio, as moto's interpreter lacks ToleratedFailurePercentage). Branch nodes: W (resolves
-the condition operands inline) → Choice → the case's R/D, or `Fail` for `.fail`. Dynamic tasks add
-C ("child"): the dispatcher runs the graph the task built as a child execution (moto cannot run
-states:startExecution, so our code starts it and answers the token when it ends; AWS is the same).
+min_success_ratio, as moto's interpreter lacks ToleratedFailurePercentage). Their item states are
+IR/IF.<node> (inline) and DR/DF.<node> (distributed): AWS wants every state name unique across the whole
+definition, item processors included (moto does not check). Branch nodes: W (resolves the condition
+operands inline) → Choice → the case's R/D, or `Fail` for `.fail`. Dynamic tasks add C ("child"): the
+dispatcher runs the graph the task built as a child execution (moto cannot run states:startExecution,
+so our code starts it and answers the token when it ends; AWS is the same).
+
+Clocks. A task's own timeout counts from its pod's start and the pod enforces it; Step Functions only
+bounds the whole wait: R allows timeout + max_pending_seconds (image pulls, node scale-up; the control
+plane heartbeats the token meanwhile and fails a pod pending longer) + slack, or max_execution_seconds
+for a task without a timeout. W and C wait on other nodes and child executions: max_execution_seconds,
+as does every definition as a whole; G is answered at once: gather_timeout_seconds. No error name we
+generate starts with `States.` but the `States.ALL` of a Catch (moto refuses other `States.*` names in
+Retry and Catch it treats as custom).
 
 Definitions carry no deployment names: the queue URL and the bucket travel in the execution input, so
-identical workflows share one state machine, named by content hash. Workflows too large for one
-definition (1 MB) or one history (25,000 events) are split into groups run as child executions
+identical workflows share one state machine, named `<prefix>-<content hash>`; the prefix is the
+deployment's, so its EventBridge rule can match its own machines by ARN prefix. Workflows too large for
+one definition (1 MB) or one history (25,000 events) are split into groups run as child executions
 (C.<group>), which share the root execution's node records, so splitting adds no false dependency.
 """
 
@@ -26,16 +37,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.compiler.plan import ExecutionPlan, PlanNode, binding_type, branch_operands
+from chalicelib.errors import ValidationError
 from chalicelib.spec.serialize import canonical_json, content_hash
 
 CALLBACK = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 SEND = "arn:aws:states:::sqs:sendMessage"
 MAX_DEFINITION_BYTES = 1_048_576
 MAX_STATE_NAME = 80
+MAX_MACHINE_NAME = 80
+MAX_PREFIX = 32
+MACHINE_HASH = 40  # hex digits of the content hash in a machine name
+MAX_STANDARD_SECONDS = 365 * 24 * 3600  # a Standard execution runs at most one year
+SEND_TIMEOUT_SECONDS = 60  # D states: one SQS SendMessage
+PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 EVENTS_PER_NODE = 15  # entered/scheduled/started/submitted/succeeded/exited for W, R, D
 EVENTS_PER_MAP_ITEM = 10
 MAX_HISTORY_EVENTS = 25_000
@@ -46,12 +65,42 @@ TIMEOUT_ERROR = "slipstream.Timeout"
 
 @dataclass(frozen=True)
 class AslOptions:
+    """What the compiled machines depend on besides the plan; `executions.asl_options` reads them from
+    the deployment's Settings."""
+
     heartbeat_seconds: int = 300
     timeout_slack_seconds: int = 60  # time to schedule a pod before the task's own timeout starts
+    max_pending_seconds: int = 1800  # a pod may stay Pending this long before the control plane fails it
+    max_execution_seconds: int = 7 * 24 * 3600  # any execution, and any wait inside one
+    gather_timeout_seconds: int = 900
     distributed_map_threshold: int = 1000
     max_nodes_per_machine: int = 250
     retry_interval_seconds: int = 1
     system_retries: int = 2  # beyond the user's retries, for lost pods and spot interruptions
+    name_prefix: str = "slipstream"
+
+    def __post_init__(self) -> None:
+        if len(self.name_prefix) > MAX_PREFIX or not PREFIX.fullmatch(self.name_prefix):
+            raise ValidationError(
+                f"state machine name prefix [{self.name_prefix}] must be 1 to {MAX_PREFIX} letters, digits, '-' "
+                "or '_', starting with a letter or digit; choose another (setting SLIPSTREAM_NAME_PREFIX)")
+        if not 1 <= self.max_execution_seconds <= MAX_STANDARD_SECONDS:
+            raise ValidationError(f"max_execution_seconds [{self.max_execution_seconds}] must be between 1 and "
+                                  f"{MAX_STANDARD_SECONDS} (one year, the longest Standard execution)")
+        for name in ("heartbeat_seconds", "gather_timeout_seconds"):
+            if not 1 <= getattr(self, name) <= self.max_execution_seconds:
+                raise ValidationError(f"{name} [{getattr(self, name)}] must be between 1 and max_execution_seconds "
+                                      f"[{self.max_execution_seconds}]")
+        if self.max_pending_seconds < 0 or self.timeout_slack_seconds < 0 or self.max_task_timeout_seconds < 1:
+            raise ValidationError(
+                f"max_pending_seconds [{self.max_pending_seconds}] and timeout_slack_seconds "
+                f"[{self.timeout_slack_seconds}] must be at least 0 and leave room for a task's timeout within "
+                f"max_execution_seconds [{self.max_execution_seconds}]")
+
+    @property
+    def max_task_timeout_seconds(self) -> int:
+        """The longest task timeout whose R state (timeout + pending + slack) fits in one execution."""
+        return self.max_execution_seconds - self.max_pending_seconds - self.timeout_slack_seconds
 
 
 @dataclass(frozen=True)
@@ -63,8 +112,20 @@ class StateMachines:
         return {name: len(canonical_json(d)) for name, d in self.definitions.items()}
 
 
-def machine_name(definition: dict[str, Any]) -> str:
-    return "slipstream-" + content_hash(definition)[:40]
+def machine_name(definition: dict[str, Any], prefix: str = "slipstream") -> str:
+    """`<prefix>_<content hash>`: identical definitions share a machine within a deployment. The `_` cannot
+    occur in a stack name, so the prefix `<stack>_` of IAM policies and the status rule matches this
+    deployment's machines only (`<stack>-` would also match stack `<stack>-2`'s)."""
+    return f"{prefix}_{content_hash(definition)[: min(MACHINE_HASH, MAX_MACHINE_NAME - len(prefix) - 1)]}"
+
+
+def check_task_timeout(task: dict[str, Any], max_timeout_seconds: int) -> None:
+    """Refuse a task whose timeout cannot be bounded inside one execution (see `AslOptions`)."""
+    timeout = task["metadata"].get("timeout_seconds")
+    if timeout and timeout > max_timeout_seconds:
+        raise ValidationError(
+            f"task [{task['id']['name']}] has a timeout of {timeout}s, above the maximum of {max_timeout_seconds}s "
+            "(an execution's longest duration less the time a pod may wait to start); give it a shorter timeout")
 
 
 def state_name(prefix: str, node_id: str) -> str:
@@ -77,25 +138,28 @@ def state_name(prefix: str, node_id: str) -> str:
 
 def compile_asl(plan: ExecutionPlan, options: AslOptions | None = None) -> StateMachines:
     options = options or AslOptions()
+    for task in plan.tasks.values():
+        check_task_timeout(task, options.max_task_timeout_seconds)
     compiler = _Compiler(plan, options)
     branches = [compiler.node_branch(node) for node in plan.nodes.values()]
     groups = _groups(plan, options)
     if len(groups) <= 1:
-        root = _parallel(branches)
-        return StateMachines(machine_name(root), {machine_name(root): root})
+        root = _parallel(branches, options)
+        name = machine_name(root, options.name_prefix)
+        return StateMachines(name, {name: root})
     definitions: dict[str, dict[str, Any]] = {}
     by_id = dict(zip(plan.nodes, branches, strict=True))
     group_branches = []
     for index, members in enumerate(groups):
-        child = _parallel([by_id[m] for m in members])
-        name = machine_name(child)
+        child = _parallel([by_id[m] for m in members], options)
+        name = machine_name(child, options.name_prefix)
         definitions[name] = child
         state = state_name("C", f"g{index}")
         group_branches.append({"StartAt": state, "States": {state: _callback(
-            {"t": "group", "g": name}, result_path=None, end=True)}})
-    root = _parallel(group_branches)
-    definitions = {machine_name(root): root, **definitions}
-    return StateMachines(machine_name(root), definitions)
+            {"t": "group", "g": name}, result_path=None, end=True, TimeoutSeconds=options.max_execution_seconds)}})
+    root = _parallel(group_branches, options)
+    root_name = machine_name(root, options.name_prefix)
+    return StateMachines(root_name, {root_name: root, **definitions})
 
 
 def _groups(plan: ExecutionPlan, options: AslOptions) -> list[list[str]]:
@@ -112,11 +176,13 @@ def _groups(plan: ExecutionPlan, options: AslOptions) -> list[list[str]]:
     return groups
 
 
-def _parallel(branches: list[dict[str, Any]]) -> dict[str, Any]:
+def _parallel(branches: list[dict[str, Any]], options: AslOptions) -> dict[str, Any]:
     if not branches:
-        return {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+        return {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}},
+                "TimeoutSeconds": options.max_execution_seconds}
     return {"StartAt": "Graph", "States": {"Graph": {"Type": "Parallel", "Branches": branches, "ResultPath": None,
-                                                     "End": True}}}
+                                                     "End": True}},
+            "TimeoutSeconds": options.max_execution_seconds}
 
 
 def _message(body: dict[str, Any], token: bool) -> dict[str, Any]:
@@ -136,7 +202,8 @@ def _callback(body: dict[str, Any], result_path: str | None, end: bool = False, 
 
 def _done(node_id: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body = {"t": "done", "n": node_id, "r.$": "$.r", **(extra or {})}
-    return {"Type": "Task", "Resource": SEND, "Parameters": _message(body, False), "ResultPath": None, "End": True}
+    return {"Type": "Task", "Resource": SEND, "Parameters": _message(body, False), "ResultPath": None,
+            "TimeoutSeconds": SEND_TIMEOUT_SECONDS, "End": True}
 
 
 class _Compiler:
@@ -150,7 +217,8 @@ class _Compiler:
         if node.deps or node.kind in ("map", "branch"):
             wait = state_name("W", node.id)
             result = {"map": "$.m", "branch": "$.w"}.get(node.kind)
-            states[wait] = _callback({"t": "wait", "n": node.id}, result_path=result, nxt=body)
+            states[wait] = _callback({"t": "wait", "n": node.id}, result_path=result, nxt=body,
+                                     TimeoutSeconds=self.options.max_execution_seconds)
             return {"StartAt": wait, "States": states}
         return {"StartAt": body, "States": states}
 
@@ -166,13 +234,14 @@ class _Compiler:
         body: dict[str, Any] = {"t": "run", "n": node_id, "a.$": "$$.State.RetryCount"}
         if item:
             body["i.$"] = "$.i"
-        extra: dict[str, Any] = {"HeartbeatSeconds": self.options.heartbeat_seconds}
+        timeout = self.options.max_execution_seconds
         if metadata["timeout_seconds"]:
-            extra["TimeoutSeconds"] = metadata["timeout_seconds"] + self.options.timeout_slack_seconds
-            extra["HeartbeatSeconds"] = min(extra["HeartbeatSeconds"], extra["TimeoutSeconds"] - 1) or 1
+            timeout = (metadata["timeout_seconds"] + self.options.max_pending_seconds
+                       + self.options.timeout_slack_seconds)
+        extra = {"TimeoutSeconds": timeout, "HeartbeatSeconds": min(self.options.heartbeat_seconds, timeout - 1) or 1}
         retry = []
         if metadata["retries"]:
-            retry.append({"ErrorEquals": [USER_ERROR, TIMEOUT_ERROR, "States.Timeout"],
+            retry.append({"ErrorEquals": [USER_ERROR, TIMEOUT_ERROR],
                           "MaxAttempts": metadata["retries"], "IntervalSeconds": self.options.retry_interval_seconds,
                           "BackoffRate": 1.0})
         system = metadata["retries"] + self.options.system_retries + (2 if metadata["interruptible"] else 0)
@@ -186,7 +255,8 @@ class _Compiler:
         if task["task_type"] == "dynamic":
             child = state_name("C", node.id)
             states[run] = self._run(node.id, node.task, child)  # type: ignore[arg-type]
-            states[child] = _callback({"t": "child", "n": node.id, "r.$": "$.r"}, result_path="$.r", nxt=finish)
+            states[child] = _callback({"t": "child", "n": node.id, "r.$": "$.r"}, result_path="$.r", nxt=finish,
+                                      TimeoutSeconds=self.options.max_execution_seconds)
         else:
             states[run] = self._run(node.id, node.task, finish)  # type: ignore[arg-type]
         states[finish] = done
@@ -195,25 +265,29 @@ class _Compiler:
     def _map(self, node: PlanNode, states: dict[str, Any]) -> str:
         choose, inline, distributed = (state_name(p, node.id) for p in ("K", "M", "DM"))
         gather = state_name("G", node.id)
-        item_states = {
-            "R": self._run(node.id, node.task, None, item=True),  # type: ignore[arg-type]
-            "F": {"Type": "Pass", "Result": {"failed": True}, "End": True},
-        }
-        item_states["R"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "F", "ResultPath": "$.error"}]
         selector = {"i.$": "$$.Map.Item.Value", "x.$": "$.x", "q.$": "$.q"}
         common = {"Type": "Map", "ItemSelector": selector, "ResultPath": None, "Next": gather,
                   "MaxConcurrency": node.concurrency or 0}
         states[choose] = {"Type": "Choice", "Choices": [
             {"Variable": "$.m.distributed", "BooleanEquals": True, "Next": distributed}], "Default": inline}
         states[inline] = {**common, "ItemsPath": "$.m.items", "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "R", "States": item_states}}
+            "ProcessorConfig": {"Mode": "INLINE"}, **self._item_states(node, "I")}}
         states[distributed] = {**common, "ItemReader": {
             "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
             "Parameters": {"Bucket.$": "$.m.bucket", "Key.$": "$.m.key"}}, "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "R",
-            "States": json.loads(json.dumps(item_states))}}
-        states[gather] = _callback({"t": "gather", "n": node.id}, result_path=None, end=True)
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **self._item_states(node, "D")}}
+        states[gather] = _callback({"t": "gather", "n": node.id}, result_path=None, end=True,
+                                   TimeoutSeconds=self.options.gather_timeout_seconds)
         return choose
+
+    def _item_states(self, node: PlanNode, mode: str) -> dict[str, Any]:
+        """One item's run; a failed item becomes `{"failed": true}` for the gather to count. `mode` (I: inline,
+        D: distributed) prefixes the names, as they must be unique across the whole definition."""
+        run, failed = state_name(f"{mode}R", node.id), state_name(f"{mode}F", node.id)
+        states = {run: self._run(node.id, node.task, None, item=True),  # type: ignore[arg-type]
+                  failed: {"Type": "Pass", "Result": {"failed": True}, "End": True}}
+        states[run]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": failed, "ResultPath": "$.error"}]
+        return {"StartAt": run, "States": states}
 
     def _branch(self, node: PlanNode, states: dict[str, Any]) -> str:
         branch = node.branch or {}
@@ -241,19 +315,52 @@ class _Compiler:
         if "is_none" in condition:
             return {"Variable": self._path(condition["is_none"], operands), "IsNull": True}
         compare = condition["compare"]
-        left, right = compare["left"], compare["right"]
-        known = binding_type(self.plan, left) or binding_type(self.plan, right)
-        kind = _comparison_kind(known or _value_type(left, right))
-        op = {"==": "Equals", "!=": "Equals", "<": "LessThan", "<=": "LessThanEquals", ">": "GreaterThan",
-              ">=": "GreaterThanEquals"}[compare["op"]]
-        if kind == "Boolean" and op != "Equals":
-            op = "Equals"
-        rule = {"Variable": self._path(left, operands), f"{kind}{op}Path": self._path(right, operands)}
-        return {"Not": rule} if compare["op"] == "!=" else rule
+        op, left, right = compare["op"], compare["left"], compare["right"]
+        if _is_null(left) or _is_null(right):
+            return _null_rule(op, self._path(right if _is_null(left) else left, operands))
+        types = binding_type(self.plan, left), binding_type(self.plan, right)
+        kind = _comparison_kind(types[0] or types[1] or _value_type(left, right))
+        a, b = self._path(left, operands), self._path(right, operands)
+        if kind == "Boolean":
+            return _boolean_rule(op, a, b)
+        rule: dict[str, Any] = {"Variable": a, f"{kind}{_OPERATORS[op]}Path": b}
+        if op in ("==", "!=") and all(t is not None and "optional" in t for t in types):
+            # Choice rules never match null, but None == None does (locally too)
+            rule = {"Or": [{"And": [{"Variable": a, "IsNull": True}, {"Variable": b, "IsNull": True}]}, rule]}
+        return {"Not": rule} if op == "!=" else rule
 
     @staticmethod
     def _path(binding: Any, operands: dict[str, int]) -> str:
         return f"$.w.v{operands[json.dumps(binding, sort_keys=True)]}"
+
+
+_OPERATORS = {"==": "Equals", "!=": "Equals", "<": "LessThan", "<=": "LessThanEquals", ">": "GreaterThan",
+              ">=": "GreaterThanEquals"}
+
+
+def _is_null(binding: Any) -> bool:
+    return "value" in binding and binding["value"] is None
+
+
+def _null_rule(op: str, path: str) -> dict[str, Any]:
+    """`x == None` and `x != None`: a Choice rule on null is false whatever its type, so test for null."""
+    if op not in ("==", "!="):
+        raise ValidationError(f"a condition compares with None using [{op}], which has no order; use == None, "
+                              "!= None or is_none()")
+    return {"Variable": path, "IsNull": op == "=="}
+
+
+def _boolean_rule(op: str, a: str, b: str) -> dict[str, Any]:
+    """Booleans order as in Python (False < True); Choice states only test them for equality."""
+    def equals(path: str, value: bool) -> dict[str, Any]:
+        return {"Variable": path, "BooleanEquals": value}
+
+    if op in ("==", "!="):
+        rule = {"Variable": a, "BooleanEqualsPath": b}
+        return {"Not": rule} if op == "!=" else rule
+    low, high = (a, b) if op in ("<", "<=") else (b, a)  # a > b is b < a
+    pair = [equals(low, False), equals(high, True)]
+    return {"And": pair} if op in ("<", ">") else {"Or": pair}
 
 
 def _value_type(*bindings: Any) -> dict[str, Any]:

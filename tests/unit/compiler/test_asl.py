@@ -44,7 +44,8 @@ def test_task_options_become_retry_timeout_and_heartbeat(examples_on_path):
     assert run["Retry"][0]["MaxAttempts"] == 2 and "slipstream.UserError" in run["Retry"][0]["ErrorEquals"]
     slow = compile_asl(build_plan(reliability.too_slow.compile(LOCAL)), AslOptions(timeout_slack_seconds=5))
     run = _states(slow.definitions[slow.root])["R.n0"]
-    assert run["TimeoutSeconds"] == 2 + 5 and run["HeartbeatSeconds"] < run["TimeoutSeconds"]
+    assert run["TimeoutSeconds"] == 2 + AslOptions().max_pending_seconds + 5
+    assert run["HeartbeatSeconds"] < run["TimeoutSeconds"]
 
 
 def test_identical_workflows_share_one_machine_and_definitions_carry_no_deployment_names(examples_on_path):
@@ -52,7 +53,7 @@ def test_identical_workflows_share_one_machine_and_definitions_carry_no_deployme
 
     first = compile_asl(build_plan(hello.my_wf.compile(LOCAL)))
     second = compile_asl(build_plan(hello.my_wf.compile(LOCAL)))
-    assert first.root == second.root and first.root.startswith("slipstream-")
+    assert first.root == second.root and first.root.startswith("slipstream_")
     text = json.dumps(first.definitions)
     assert "sqs." not in text and "amazonaws" not in text and '"QueueUrl.$": "$.q"' in text
 

@@ -2,7 +2,8 @@
 
 AlreadyExists and NotFound are answers here, not errors: a redelivered dispatch message finds its pod
 already created (409), a terminate finds its pod already gone (404). Every other failure becomes a
-SlipstreamError that names the pod and the likely fix, with the ApiException as its cause.
+ClusterError (`chalicelib.dispatch.errors`) that names the pod and the likely fix, with the ApiException
+as its cause; a pod the API server refuses as invalid is a PodRejected carrying Kubernetes' message.
 
 On AWS the client talks to EKS with a bearer token made as `aws eks get-token` makes it: a presigned STS
 GetCallerIdentity URL whose signature covers an `x-k8s-aws-id: <cluster>` header. EKS's authenticator
@@ -12,9 +13,7 @@ replays the URL against STS to learn the caller's IAM identity, then maps it to 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import json
 import os
 import tempfile
 import threading
@@ -25,9 +24,10 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from chalicelib.dispatch.errors import ClusterError, cluster_failure, cluster_unreachable, pod_rejected, status_of
+from chalicelib.dispatch.namespaces import PROJECT_LABEL
 from chalicelib.dispatch.pods import (
     EXECUTION_LABEL,
-    MANAGED_BY_LABEL,
     MANAGED_SELECTOR,
     PodConfig,
     PodRequest,
@@ -35,11 +35,10 @@ from chalicelib.dispatch.pods import (
     execution_label,
     namespace_for,
 )
-from chalicelib.errors import SlipstreamError
 
 _HINTS = {
-    401: "the API server refused the bearer token: give the caller's IAM role an EKS access entry",
-    403: "the caller's Kubernetes RBAC does not allow this: see infra/kubernetes/rbac.yaml",
+    401: "the API server refused the bearer token: give the control plane's IAM role an EKS access entry",
+    403: "the control plane's Kubernetes RBAC does not allow this: apply infra/kubernetes/rbac.yaml",
     422: "the API server rejected the object as invalid",
 }
 _K8S_AWS_ID = "x-k8s-aws-id"
@@ -47,23 +46,13 @@ _TOKEN_PREFIX = "k8s-aws-v1."
 _TOKEN_REFRESH_SECONDS = 600  # EKS accepts a token for 15 minutes; a warm Lambda container lives longer
 
 
-def _failure(action: str, what: str, exc: ApiException, hints: dict[int, str] | None = None) -> SlipstreamError:
-    """A SlipstreamError naming the object, the API server's own message and what would fix it."""
-    detail = ""
-    with contextlib.suppress(ValueError, AttributeError):  # a proxy's error page: the status line must do
-        detail = json.loads(exc.body or "{}").get("message") or ""
-    hint = {**_HINTS, **(hints or {})}.get(exc.status or 0, "")
-    message = f"cannot {action} [{what}]: Kubernetes answered {exc.status} {exc.reason}"
-    return SlipstreamError(message + (f" ({detail})" if detail else "") + (f"; {hint}" if hint else ""))
+def _failure(action: str, what: str, exc: ApiException, hints: dict[int, str] | None = None) -> ClusterError:
+    return cluster_failure(action, what, exc, {**_HINTS, **(hints or {})}.get(exc.status or 0, ""))
 
-
-def _unreachable(action: str, what: str, exc: HTTPError) -> SlipstreamError:
-    return SlipstreamError(f"cannot {action} [{what}]: the Kubernetes API server is unreachable ({exc}); "
-                           "check the cluster endpoint and the network path from the caller")
 
 
 class PodLauncher:
-    """Creates and deletes slipstream's pods and namespaces."""
+    """Creates, lists and deletes slipstream's pods (namespaces: `chalicelib.dispatch.provisioner`)."""
 
     def __init__(self, core_v1: k8s.CoreV1Api) -> None:
         self.core = core_v1
@@ -76,11 +65,16 @@ class PodLauncher:
         except ApiException as exc:
             if exc.status == 409:
                 return False
-            raise _failure("create pod", f"{namespace}/{name}", exc, {
-                404: f"namespace [{namespace}] does not exist: create it with its service account "
-                     "(infra/kubernetes/rbac.yaml, or PodLauncher.ensure_namespace)"}) from exc
+            if exc.status in (400, 422):
+                raise pod_rejected(namespace, name, exc) from exc
+            project = (pod.metadata.labels or {}).get(PROJECT_LABEL, "<project>")
+            hints = {404: f"namespace [{namespace}] does not exist: provision the project's namespaces "
+                          f"(POST /api/v1/projects/{project}/provision)"}
+            if "violates PodSecurity" in (status_of(exc).get("message") or ""):
+                hints[403] = "the namespace enforces the restricted Pod Security Standard, which build_pod must meet"
+            raise _failure("create pod", f"{namespace}/{name}", exc, hints) from exc
         except HTTPError as exc:
-            raise _unreachable("create pod", f"{namespace}/{name}", exc) from exc
+            raise cluster_unreachable("create pod", f"{namespace}/{name}", exc) from exc
         return True
 
     def delete(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> bool:
@@ -93,7 +87,7 @@ class PodLauncher:
                 return False
             raise _failure("delete pod", f"{namespace}/{name}", exc) from exc
         except HTTPError as exc:
-            raise _unreachable("delete pod", f"{namespace}/{name}", exc) from exc
+            raise cluster_unreachable("delete pod", f"{namespace}/{name}", exc) from exc
         return True
 
     def list_managed(self, namespace: str | None = None, selector: str = "") -> list[k8s.V1Pod]:
@@ -107,32 +101,12 @@ class PodLauncher:
         except ApiException as exc:
             raise _failure("list pods in", where, exc) from exc
         except HTTPError as exc:
-            raise _unreachable("list pods in", where, exc) from exc
+            raise cluster_unreachable("list pods in", where, exc) from exc
 
     def delete_execution_pods(self, namespace: str, execution: str) -> int:
         """Delete every pod of an execution (its name or key; dynamic children included); the count deleted."""
         pods = self.list_managed(namespace, f"{EXECUTION_LABEL}={execution_label(execution)}")
         return sum(self.delete(namespace, pod.metadata.name) for pod in pods)
-
-    def ensure_namespace(self, name: str) -> bool:
-        """Create the namespace unless it exists; True if created. Reads first, so a caller allowed to get
-        but not to create namespaces passes once infra has made them."""
-        try:
-            self.core.read_namespace(name)
-            return False
-        except ApiException as exc:
-            if exc.status != 404:
-                raise _failure("read namespace", name, exc) from exc
-        except HTTPError as exc:
-            raise _unreachable("read namespace", name, exc) from exc
-        body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name, labels={MANAGED_BY_LABEL: "slipstream"}))
-        try:
-            self.core.create_namespace(body)
-        except ApiException as exc:
-            if exc.status == 409:  # created meanwhile by someone else
-                return False
-            raise _failure("create namespace", name, exc) from exc
-        return True
 
 
 class KubernetesLauncher:

@@ -26,13 +26,15 @@ from typing import Any
 
 from kubernetes import client as k8s
 
-LABEL_PREFIX = "slipstream.dev"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+from chalicelib.dispatch.namespaces import LABEL_PREFIX, MANAGED_BY_LABEL, namespace_for, service_account_for
+
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}=slipstream"
 EXECUTION_LABEL = f"{LABEL_PREFIX}/execution"
 TASK_TOKEN_ANNOTATION = f"{LABEL_PREFIX}/task-token"
 NODE_ANNOTATION = f"{LABEL_PREFIX}/node-id"
 EXECUTION_ANNOTATION = f"{LABEL_PREFIX}/execution"
+TIMEOUT_ANNOTATION = f"{LABEL_PREFIX}/timeout-seconds"
+ATTEMPT_LABEL = f"{LABEL_PREFIX}/attempt"
 CONTAINER_NAME = "task"
 GPU_RESOURCE = "nvidia.com/gpu"
 CAPACITY_TYPE_LABEL = "eks.amazonaws.com/capacityType"  # set by EKS managed node groups: ON_DEMAND | SPOT
@@ -72,17 +74,12 @@ class PodConfig:
     # user makes the check pass for any image. None trusts the image's own numeric USER.
     run_as_user: int | None = 1000
     termination_grace_period_seconds: int = 15  # the entrypoint has nothing to flush once it has answered
+    # activeDeadlineSeconds counts from the kubelet's acknowledgement, image pull included; the entrypoint
+    # enforces the task's own timeout from the task's start, so the deadline is only a backstop.
+    deadline_slack_seconds: int = 600
     # Flyte's rule: an interruptible task's last attempt runs on on-demand capacity, so spot reclaims
     # cannot exhaust its retries.
     last_attempt_on_demand: bool = True
-
-
-def namespace_for(project: str, domain: str) -> str:
-    return f"{project}-{domain}"
-
-
-def service_account_for(domain: str) -> str:
-    return f"slipstream-{domain}"
 
 
 def _digest(*parts: str, length: int = 10) -> str:
@@ -164,6 +161,11 @@ def _env(request: PodRequest, config: PodConfig) -> list[k8s.V1EnvVar]:
              "SLIPSTREAM_TASK_TOKEN": request.task_token, "SLIPSTREAM_REGION": config.region,
              "SLIPSTREAM_DATA_BUCKET": config.data_bucket, "SLIPSTREAM_EXECUTION": request.execution,
              "SLIPSTREAM_NODE": request.node_id, "SLIPSTREAM_ATTEMPT": str(request.attempt)}
+    timeout = request.task["metadata"].get("timeout_seconds")
+    if timeout:
+        plain["SLIPSTREAM_TASK_TIMEOUT_SECONDS"] = str(timeout)
+    if container.get("image"):
+        plain["SLIPSTREAM_TASK_IMAGE"] = container["image"]
     for secret in secrets:
         plain.pop(secret.name, None)
     return [k8s.V1EnvVar(name=k, value=str(v)) for k, v in sorted(plain.items())] + secrets
@@ -199,7 +201,7 @@ def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
         MANAGED_BY_LABEL: "slipstream",
         EXECUTION_LABEL: execution_label(request.execution),
         f"{LABEL_PREFIX}/node": label_value(request.node_id),
-        f"{LABEL_PREFIX}/attempt": str(request.attempt),
+        ATTEMPT_LABEL: str(request.attempt),
         f"{LABEL_PREFIX}/project": label_value(request.project),
         f"{LABEL_PREFIX}/domain": label_value(request.domain),
         f"{LABEL_PREFIX}/task": label_value(task_id["name"]),
@@ -210,9 +212,16 @@ def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
         f"{LABEL_PREFIX}/task-id": f"{task_id['project']}/{task_id['domain']}/{task_id['name']}@{task_id['version']}",
         TASK_TOKEN_ANNOTATION: request.task_token,
     }
+    if request.task["metadata"].get("timeout_seconds"):
+        annotations[TIMEOUT_ANNOTATION] = str(request.task["metadata"]["timeout_seconds"])
     return k8s.V1ObjectMeta(name=pod_name(request.execution, request.node_id, request.attempt),
                             namespace=namespace_for(request.project, request.domain),
                             labels=labels, annotations=annotations)
+
+
+def _deadline(request: PodRequest, config: PodConfig) -> int | None:
+    timeout = request.task["metadata"].get("timeout_seconds")
+    return timeout + config.deadline_slack_seconds if timeout else None
 
 
 def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
@@ -238,7 +247,7 @@ def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
             restart_policy="Never",  # retries are Step Functions' Retry: a new attempt is a new pod
             service_account_name=service_account_for(request.domain),
             automount_service_account_token=False, enable_service_links=False,
-            active_deadline_seconds=request.task["metadata"].get("timeout_seconds"),
+            active_deadline_seconds=_deadline(request, config),
             termination_grace_period_seconds=config.termination_grace_period_seconds,
             node_selector=dict(config.node_selector) or None, priority_class_name=config.priority_class_name,
             tolerations=tolerations, affinity=affinity, containers=[container],

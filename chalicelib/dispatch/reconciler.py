@@ -9,14 +9,20 @@ state machine's `Retry` understands:
     slipstream.SystemError   OOMKilled, Evicted, image pull or container config errors, any other death
                              without an answer: retried up to the task's `retries`
     slipstream.Timeout       DeadlineExceeded: the task's own timeout
+    slipstream.PendingTimeout  Pending for longer than `max_pending_seconds` (unschedulable, no capacity):
+                             not retried — another attempt would wait for the same capacity
 
-Pods that are Pending or Running are left alone; finished pods (Succeeded, Failed, or diagnosed dead
-while Pending) are deleted once handled, so a second run fails nothing again. Failing a token that was
-already answered is harmless: Step Functions refuses it and `fail_token` ignores that refusal.
+Clocks start when the work starts: while a pod is Pending (waiting for a node to scale up, an image, a
+GPU) its task's own timeout has not begun, so the reconciler keeps the token alive with heartbeats and
+fails it only after the maximum pending time, with Kubernetes' own reason. Running pods heartbeat
+themselves. Finished pods (Succeeded, Failed, or diagnosed dead while Pending) are deleted once handled,
+so a second run fails nothing again. Failing a token that was already answered is harmless: Step
+Functions refuses it and `fail_token` ignores that refusal.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import NamedTuple
@@ -24,10 +30,18 @@ from typing import NamedTuple
 from kubernetes import client as k8s
 
 from chalicelib.dispatch.kube import PodLauncher
-from chalicelib.dispatch.pods import NODE_ANNOTATION, TASK_TOKEN_ANNOTATION
+from chalicelib.dispatch.pods import (
+    ATTEMPT_LABEL,
+    EXECUTION_ANNOTATION,
+    NODE_ANNOTATION,
+    TASK_TOKEN_ANNOTATION,
+    TIMEOUT_ANNOTATION,
+)
 
 SYSTEM_ERROR = "slipstream.SystemError"
 TIMEOUT_ERROR = "slipstream.Timeout"
+PENDING_TIMEOUT_ERROR = "slipstream.PendingTimeout"
+DEFAULT_MAX_PENDING_SECONDS = 1800
 # A container waiting for one of these will never start by itself.
 _HOPELESS_WAITS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"})
 _FINISHED = ("Succeeded", "Failed")
@@ -67,12 +81,37 @@ def diagnose(pod: k8s.V1Pod) -> Diagnosis | None:
     return found
 
 
+def pending_reason(pod: k8s.V1Pod) -> tuple[str, str]:
+    """(reason, message) of why a Pending pod has not started: the scheduler's condition, else the
+    container's waiting reason (ContainerCreating, …), else plain Pending."""
+    status = pod.status or k8s.V1PodStatus()
+    for condition in status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False":
+            return condition.reason or "Unschedulable", condition.message or ""
+    for container in status.container_statuses or []:
+        waiting = container.state.waiting if container.state else None
+        if waiting and waiting.reason:
+            return waiting.reason, waiting.message or ""
+    return "Pending", status.message or ""
+
+
+def pending_cause(pod_ref: str, node: str, seconds: float, reason: str, detail: str) -> str:
+    """The error a user sees when a pod never started; the sandbox's launcher says the same."""
+    text = (f"pod [{pod_ref}] of node [{node}] stayed Pending for {seconds:.0f}s without starting [{reason}]"
+            f"{': ' + detail[:2000] if detail else ''}; the task's timeout had not begun. Check the cluster's "
+            "capacity for the task's requests (GPU, memory), or raise the stage's SLIPSTREAM_MAX_PENDING_SECONDS")
+    return text
+
+
 def _cause(pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
     meta = pod.metadata
     node = (meta.annotations or {}).get(NODE_ANNOTATION, "?")
     text = f"pod [{meta.namespace}/{meta.name}] of node [{node}] ended with [{diagnosis.reason}] before it reported"
+    if diagnosis.error == PENDING_TIMEOUT_ERROR:
+        return diagnosis.detail  # already the whole story: see `Reconciler._pending`
     if diagnosis.error == TIMEOUT_ERROR:
-        text += f": it ran past the task's timeout of {pod.spec.active_deadline_seconds if pod.spec else '?'}s"
+        timeout = (meta.annotations or {}).get(TIMEOUT_ANNOTATION, "?")
+        text += f": it ran past the task's timeout of {timeout}s"
     elif diagnosis.reason == "OOMKilled":
         text += ": raise the task's memory limit (limits=Resources(mem=…))"
     return text + (f" ({diagnosis.detail[:2000]})" if diagnosis.detail else "")
@@ -81,9 +120,17 @@ def _cause(pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
 class Reconciler:
     """One pass over slipstream's pods per `run_once`; safe to run concurrently and repeatedly."""
 
-    def __init__(self, core_v1: k8s.CoreV1Api, fail_token: Callable[[str, str, str], None]) -> None:
+    def __init__(self, core_v1: k8s.CoreV1Api, fail_token: Callable[[str, str, str], None],
+                 heartbeat_token: Callable[[str], None] | None = None,
+                 save_error: Callable[[str, str, int, str, str], None] | None = None,
+                 max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.pods = PodLauncher(core_v1)
         self.fail_token = fail_token  # (token, error, cause), e.g. Dispatcher.fail_token
+        self.heartbeat_token = heartbeat_token  # (token), e.g. Dispatcher.heartbeat_token
+        self.save_error = save_error  # (execution, node, attempt, kind, message), e.g. Dispatcher.save_attempt_error
+        self.max_pending_seconds = max_pending_seconds
+        self.clock = clock
 
     def run_once(self, namespace: str | None = None) -> dict[str, int]:
         """Reconcile one namespace, or all; counts of pods seen, tokens failed, pods deleted, pods still active,
@@ -93,6 +140,8 @@ class Reconciler:
             counts["seen"] += 1
             diagnosis = diagnose(pod)
             phase = (pod.status.phase if pod.status else None) or "Pending"
+            if diagnosis is None and phase == "Pending":
+                diagnosis = self._pending(pod)
             if diagnosis is None and phase not in _FINISHED:
                 counts["active"] += 1
                 continue
@@ -105,14 +154,40 @@ class Reconciler:
             counts["deleted"] += self.pods.delete(pod.metadata.namespace, pod.metadata.name, grace_period_seconds=0)
         return counts
 
+    def _pending(self, pod: k8s.V1Pod) -> Diagnosis | None:
+        """Past the maximum pending time: a diagnosis; else keep the token alive while the pod waits."""
+        created = pod.metadata.creation_timestamp
+        waited = (self.clock() - created).total_seconds() if created else 0.0
+        if waited > self.max_pending_seconds:
+            reason, detail = pending_reason(pod)
+            meta = pod.metadata
+            node = (meta.annotations or {}).get(NODE_ANNOTATION, "?")
+            return Diagnosis(PENDING_TIMEOUT_ERROR, reason,
+                             pending_cause(f"{meta.namespace}/{meta.name}", node, waited, reason, detail))
+        token = (pod.metadata.annotations or {}).get(TASK_TOKEN_ANNOTATION)
+        if token and self.heartbeat_token is not None:
+            try:
+                self.heartbeat_token(token)
+            except Exception:  # the next pass heartbeats again, well inside the heartbeat window
+                logger.exception("could not heartbeat the token of pending pod [%s/%s]", pod.metadata.namespace,
+                                 pod.metadata.name)
+        return None
+
     def _fail(self, pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
         """Fail the pod's token: "failed", "no token" (nothing to answer), or "error" if `fail_token` raised."""
         token = (pod.metadata.annotations or {}).get(TASK_TOKEN_ANNOTATION)
         if not token:
             logger.warning("pod [%s/%s] has no task token to fail", pod.metadata.namespace, pod.metadata.name)
             return "no token"
+        annotations = pod.metadata.annotations or {}
         try:
-            self.fail_token(token, diagnosis.error, _cause(pod, diagnosis))
+            cause = _cause(pod, diagnosis)
+            if self.save_error is not None and EXECUTION_ANNOTATION in annotations:
+                attempt = int((pod.metadata.labels or {}).get(ATTEMPT_LABEL, "0"))
+                kind = "timeout" if diagnosis.error == TIMEOUT_ERROR else "system"
+                self.save_error(annotations[EXECUTION_ANNOTATION], annotations.get(NODE_ANNOTATION, "?"), attempt,
+                                kind, cause)
+            self.fail_token(token, diagnosis.error, cause)
         except Exception:  # one bad answer must not stop the pass; the pod stays, so the next run retries
             logger.exception("could not fail the task token of pod [%s/%s]", pod.metadata.namespace,
                              pod.metadata.name)

@@ -16,6 +16,14 @@ What kmock 0.8 does on its own, and what `FaithfulEmulator` changes:
   path `/api/v1/namespaces/x` reads as "namespace x"). Here: namespaces are kept beside kmock's store
   (create, read, list), and creating a pod in a namespace that does not exist is a 404, as on a cluster.
 - Created objects get a uid and a creationTimestamp, and pods start in phase Pending.
+- Nothing is validated. Here: what the API server refuses is refused, in its words
+  (`tests.support.kube_validation`): a quantity it cannot read is a 400 BadRequest, an invalid name,
+  label, container, env var name or resource a 422 Invalid whose `details.causes` name the fields, and
+  a pod that fails the `restricted` Pod Security Standard in a namespace that enforces it a 403.
+- Service accounts are served (create, read, list, patch), and namespaces are patched too. A PATCH of
+  either is a JSON merge patch or a strategic merge patch (the same for their labels and annotations);
+  a JSON object sent as a JSON Patch is a 400, as on a cluster; other patch types are not emulated (415).
+  Pod status patches stay as kmock applies them: the tests play the kubelet there.
 
 Status patches (`patch_namespaced_pod_status`) merge into the stored object as kmock does: dicts merge
 recursively, lists (containerStatuses) are replaced whole.
@@ -36,6 +44,10 @@ from kmock import KubernetesEmulator, KubernetesError, KubernetesNotFoundError, 
 from kmock._internal.k8s import KubernetesObjectConflictError  # not exported by kmock 0.8
 from kubernetes import client as k8s
 
+from tests.support import kube_validation
+
+_KINDS = {"pods": "Pod", "serviceaccounts": "ServiceAccount", "namespaces": "Namespace"}
+_MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 _NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/([^/]+))?/?")
 _SET_TERM = re.compile(r"\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^()]*)\)\s*")
 _EQUALITY_TERM = re.compile(r"\s*([^\s!=,()]+)\s*(==|=|!=)\s*([^\s!=,()]*)\s*")
@@ -47,6 +59,49 @@ def _status(code: int, reason: str, message: str, details: dict[str, Any] | None
     body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "details": details or {}, "code": code}
     return aiohttp.web.json_response(body, status=code)
+
+
+def refusal(kind: str, obj: dict[str, Any]) -> aiohttp.web.Response | None:
+    """The API server's answer to creating `obj` if it refuses it: 400 if it cannot be decoded, else 422."""
+    undecodable = kube_validation.decode_error(kind, obj)
+    if undecodable:
+        return _status(400, "BadRequest", undecodable)
+    causes = kube_validation.validate(kind, obj)
+    if not causes:
+        return None
+    name = (obj.get("metadata") or {}).get("name") or ""
+    return _status(422, "Invalid", kube_validation.invalid_message(kind, name, causes),
+                   {"name": name, "group": "", "kind": kind, "causes": causes})
+
+
+def patch_refusal(kind: str, name: str, content_type: str, patch: Any) -> aiohttp.web.Response | None:
+    """The answer to a PATCH that is not a merge patch, or whose labels or annotations are invalid."""
+    media_type = content_type.split(";")[0].strip()
+    if media_type == "application/json-patch+json" and not isinstance(patch, list):
+        return _status(400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+    if media_type not in _MERGE_PATCHES:  # JSON Patch lists and server-side apply: not emulated
+        return _status(415, "UnsupportedMediaType", f"the emulator applies merge patches only, not [{content_type}]")
+    meta = (patch.get("metadata") or {}) if isinstance(patch, dict) else {}
+    kept = {field: {k: v for k, v in (meta.get(field) or {}).items() if v is not None}
+            for field in ("labels", "annotations")}
+    causes = [c for c in kube_validation.object_meta({**kept, "name": name}, lambda _: [])]
+    if causes:
+        return _status(422, "Invalid", kube_validation.invalid_message(kind, name, causes),
+                       {"name": name, "group": "", "kind": kind, "causes": causes})
+    return None
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge recursively, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 def _now() -> str:
@@ -89,6 +144,8 @@ class FaithfulEmulator(KubernetesEmulator):
         super().__attrs_post_init__()
         self.resources["v1/pods"] = ResourceInfo(namespaced=True, kind="Pod", subresources={"status"},
                                                  verbs={"create", "get", "list", "patch", "delete"})
+        self.resources["v1/serviceaccounts"] = ResourceInfo(namespaced=True, kind="ServiceAccount",
+                                                            verbs={"create", "get", "list", "patch", "delete"})
         self.namespaces: dict[str, dict[str, Any]] = {}
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
@@ -102,12 +159,27 @@ class FaithfulEmulator(KubernetesEmulator):
         name = request.name or (metadata or {}).get("name")
         kind = request.resource.plural if request.resource is not None else "objects"
         if request.action == action.CREATE and isinstance(request.data, dict):
+            undecodable = kube_validation.decode_error(_KINDS.get(kind, ""), request.data)
+            if undecodable:
+                return _status(400, "BadRequest", undecodable)
             if request.namespace is not None and request.namespace not in self.namespaces:
                 return _status(404, "NotFound", f'namespaces "{request.namespace}" not found',
                                {"name": request.namespace, "kind": "namespaces"})
+            refused = refusal(_KINDS[kind], request.data) if kind in _KINDS else None
+            if refused is not None:
+                return refused
+            labels = self.namespaces.get(request.namespace, {}).get("metadata", {}).get("labels") or {}
+            forbidden = kube_validation.pod_security_refusal(labels, request.data) if kind == "pods" else None
+            if forbidden:
+                return _status(403, "Forbidden", forbidden, {"name": name, "kind": "pods"})
             _stamp(request.data)
             if kind == "pods":
                 request.data.setdefault("status", {}).setdefault("phase", "Pending")
+        if request.action == action.UPDATE and kind == "serviceaccounts" and request.subresource is None:
+            refused = patch_refusal("ServiceAccount", name or "", request.headers.get("Content-Type", ""),
+                                    request.data)
+            if refused is not None:
+                return refused
         try:
             return await super()._handle(request)
         except KubernetesObjectConflictError:
@@ -128,25 +200,44 @@ class FaithfulEmulator(KubernetesEmulator):
         return listed
 
     async def _serve_namespaces(self, raw_request: aiohttp.web.BaseRequest, name: str | None) -> aiohttp.web.Response:
-        """Create, read and list namespaces (kmock's path parser cannot route them)."""
+        """Create, read, list and patch namespaces (kmock's path parser cannot route them)."""
         method = raw_request.method
         if name is None and method == "POST":
-            body = await raw_request.json()
-            name = (body.get("metadata") or {}).get("name")
-            if name in self.namespaces:
-                return _status(409, "AlreadyExists", f'namespaces "{name}" already exists',
-                               {"name": name, "kind": "namespaces"})
-            body = {**_stamp(body), "apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"}}
-            self.namespaces[name] = body
-            return aiohttp.web.json_response(body, status=201)
+            return self._create_namespace(await raw_request.json())
         if name is None and method == "GET":
+            selector = raw_request.query.get("labelSelector") or ""
+            try:
+                items = [ns for ns in self.namespaces.values()
+                         if selector_matches(selector, ns["metadata"].get("labels") or {})]
+            except ValueError as exc:
+                return _status(400, "BadRequest", str(exc))
             return aiohttp.web.json_response({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {},
-                                              "items": list(self.namespaces.values())})
+                                              "items": items})
+        if name is not None and name not in self.namespaces and method in ("GET", "PATCH"):
+            return _status(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
         if name is not None and method == "GET":
-            if name not in self.namespaces:
-                return _status(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
+            return aiohttp.web.json_response(self.namespaces[name])
+        if name is not None and method == "PATCH":
+            patch = await raw_request.json()
+            refused = patch_refusal("Namespace", name, raw_request.headers.get("Content-Type", ""), patch)
+            if refused is not None:
+                return refused
+            self.namespaces[name] = merge_patch(self.namespaces[name], patch)
             return aiohttp.web.json_response(self.namespaces[name])
         return _status(405, "MethodNotAllowed", f"the emulator does not serve {method} on namespaces")
+
+    def _create_namespace(self, body: Any) -> aiohttp.web.Response:
+        refused = refusal("Namespace", body if isinstance(body, dict) else {})
+        if refused is not None:
+            return refused
+        name = body["metadata"]["name"]
+        if name in self.namespaces:
+            return _status(409, "AlreadyExists", f'namespaces "{name}" already exists',
+                           {"name": name, "kind": "namespaces"})
+        body = {**_stamp(body), "apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Active"}}
+        body["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name  # as the API server does
+        self.namespaces[name] = body
+        return aiohttp.web.json_response(body, status=201)
 
 
 def start_emulator() -> tuple[str, Callable[[], None]]:

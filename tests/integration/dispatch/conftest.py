@@ -1,5 +1,6 @@
 """Fixtures of the dispatch tests: the official client against a Kubernetes API emulator on 127.0.0.1 (one per
-session), a fresh project-domain namespace per test, and task specs that pass the IR's JSON Schema."""
+session), a fresh project whose production namespace and service account are provisioned as project creation
+makes them, and task specs that pass the IR's JSON Schema."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from chalicelib.dispatch import PodConfig, PodLauncher, PodRequest, namespace_for
+from chalicelib.dispatch import PodConfig, PodRequest
+from chalicelib.dispatch.provisioner import NamespaceProvisioner
 from chalicelib.spec.schema import check_spec_shape
 from tests.support.kube_emulator import core_v1, start_emulator
 
+ROLE_PATTERN = "arn:aws:iam::123456789012:role/{stack}-task-{project}-{domain}"
 CONFIG = PodConfig(default_image="registry.example/slipstream-task:1", region="eu-west-1", data_bucket="data",
                    extra_env={"SLIPSTREAM_HEARTBEAT_SECONDS": "30"})
 
@@ -46,9 +49,9 @@ def kube() -> Iterator[k8s.CoreV1Api]:
 
 @pytest.fixture()
 def project(kube: k8s.CoreV1Api) -> str:
-    """A project of this test's own, whose `<project>-production` namespace exists."""
+    """A project of this test's own, whose `<project>-production` namespace and service account exist."""
     name = f"p{uuid.uuid4().hex[:10]}"
-    PodLauncher(kube).ensure_namespace(namespace_for(name, "production"))
+    NamespaceProvisioner(kube, ROLE_PATTERN).provision(name, ["production"])
     return name
 
 

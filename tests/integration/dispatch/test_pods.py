@@ -1,31 +1,38 @@
 """Pod specs and the pod launcher, over HTTP against a Kubernetes API emulator with the official client:
-what `build_pod` makes is what the API server stores, and AlreadyExists / NotFound are real answers."""
+what `build_pod` makes fits the Kubernetes schema (strict) and is what the API server stores; AlreadyExists
+and NotFound are real answers, and a pod the API server refuses surfaces with Kubernetes' own message."""
 
 from __future__ import annotations
-
-import uuid
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
 from chalicelib.dispatch import KubernetesLauncher, PodLauncher, build_pod, namespace_for, pod_name
-from chalicelib.errors import SlipstreamError
+from chalicelib.dispatch.errors import ClusterError, PodRejected
 from tests.integration.dispatch.conftest import CONFIG
+from tests.support.k8s_schema import check_manifest
 
 pytestmark = pytest.mark.integration
+
+
+def check_pod(pod):
+    """The pod, after checking it against the Kubernetes schema in strict mode."""
+    check_manifest(pod)
+    return pod
 
 
 def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_request):
     # GIVEN a GPU, interruptible task with a timeout, env, secrets and a code bundle, on node "n2[17]"
     req = pod_request(node="n2[17]", attempt=1)
     # WHEN its pod is launched and read back
-    assert PodLauncher(kube).launch(build_pod(req, CONFIG)) is True
+    assert PodLauncher(kube).launch(check_pod(build_pod(req, CONFIG))) is True
     pod = kube.read_namespaced_pod(pod_name(req.execution, "n2[17]", 1), f"{project}-production")
     spec, (container,) = pod.spec, pod.spec.containers
     # THEN placement, identity and lifecycle follow the project, domain and task
     assert pod.metadata.namespace == f"{project}-production"
     assert spec.service_account_name == "slipstream-production" and spec.automount_service_account_token is False
-    assert spec.restart_policy == "Never" and spec.active_deadline_seconds == 600
+    assert spec.restart_policy == "Never"
+    assert spec.active_deadline_seconds == 600 + CONFIG.deadline_slack_seconds  # a backstop: see PodConfig
     assert 0 < spec.termination_grace_period_seconds <= 30
     assert pod.metadata.labels == {
         "app.kubernetes.io/managed-by": "slipstream", "slipstream.dev/execution": req.execution.split("/")[2],
@@ -44,10 +51,12 @@ def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_
         "--bundle", "s3://data/bundles/ml/production/abc.tar.gz"]
     assert req.task_token not in " ".join(container.command)
     env = {e.name: e for e in container.env}
-    assert {name: e.value for name, e in env.items() if e.value is not None} == {
+    plain = {name: e.value for name, e in env.items() if e.value is not None}
+    assert plain.items() >= {
         "MODE": "train", "SLIPSTREAM_HEARTBEAT_SECONDS": "30", "SLIPSTREAM_TASK_TOKEN": req.task_token,
         "SLIPSTREAM_REGION": "eu-west-1", "SLIPSTREAM_DATA_BUCKET": "data", "SLIPSTREAM_EXECUTION": req.execution,
-        "SLIPSTREAM_NODE": "n2[17]", "SLIPSTREAM_ATTEMPT": "1"}
+        "SLIPSTREAM_NODE": "n2[17]", "SLIPSTREAM_ATTEMPT": "1", "SLIPSTREAM_TASK_TIMEOUT_SECONDS": "600"}.items()
+    assert {name for name in plain if not name.startswith("SLIPSTREAM_")} == {"MODE"}  # slipstream's own win
     secrets = {name: (e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key)
                for name, e in env.items() if e.value_from}
     assert secrets == {"SLIPSTREAM_SECRET_DB_PASSWORD": ("db", "password"),
@@ -74,7 +83,7 @@ def test_a_plain_task_gets_the_default_image_and_no_scheduling_extras(kube, proj
                                 "environment": {}, "secrets": []},
                      metadata={"interruptible": False, "timeout_seconds": None, "retries": 0})
     req = pod_request(task=task)
-    assert PodLauncher(kube).launch(build_pod(req, CONFIG)) is True
+    assert PodLauncher(kube).launch(check_pod(build_pod(req, CONFIG))) is True
     pod = kube.read_namespaced_pod(pod_name(req.execution, "n0", 0), f"{project}-production")
     container = pod.spec.containers[0]
     assert container.image == CONFIG.default_image and "--bundle" not in container.command
@@ -88,7 +97,7 @@ def test_the_last_attempt_of_an_interruptible_task_runs_on_demand(pod_request, t
     task = task_spec(container={"requests": {"cpu": "1"}, "limits": {}}, metadata={"retries": 2})
 
     def tolerated(attempt: int) -> set[str]:
-        pod = build_pod(pod_request(task=task, attempt=attempt), CONFIG)
+        pod = check_pod(build_pod(pod_request(task=task, attempt=attempt), CONFIG))
         return {t.key for t in pod.spec.tolerations or []}
 
     assert tolerated(0) == tolerated(1) == {"eks.amazonaws.com/capacityType"}
@@ -98,7 +107,7 @@ def test_the_last_attempt_of_an_interruptible_task_runs_on_demand(pod_request, t
 
 def test_a_gpu_limit_alone_is_also_the_request(kube, project, pod_request, task_spec):
     req = pod_request(task=task_spec(container={"requests": {"cpu": "1"}, "limits": {"gpu": "2"}}))
-    assert PodLauncher(kube).launch(build_pod(req, CONFIG)) is True
+    assert PodLauncher(kube).launch(check_pod(build_pod(req, CONFIG))) is True
     container = kube.read_namespaced_pod(pod_name(req.execution, "n0", 0), f"{project}-production").spec.containers[0]
     assert container.resources.requests == {"cpu": "1", "nvidia.com/gpu": "2"}
     assert container.resources.limits == {"nvidia.com/gpu": "2"}
@@ -142,15 +151,88 @@ def test_a_missing_namespace_fails_with_the_fix_named(kube, pod_request):
     req = pod_request()
     pod = build_pod(req, CONFIG)
     pod.metadata.namespace = "nobody-production"
-    with pytest.raises(SlipstreamError, match=r"nobody-production.*ensure_namespace") as failure:
+    with pytest.raises(ClusterError, match=rf"nobody-production.*POST /api/v1/projects/{req.project}/provision"
+                       ) as failure:
         PodLauncher(kube).launch(pod)
+    assert not isinstance(failure.value, PodRejected)
     assert isinstance(failure.value.__cause__, ApiException) and failure.value.__cause__.status == 404
 
 
-def test_ensure_namespace_creates_once(kube):
+def test_every_example_task_makes_a_pod_kubernetes_accepts(kube, project, pod_request, examples_on_path):
+    from slipstream.collect import collect_specs
+
+    specs = collect_specs([str(examples_on_path)], project=project, domain="production", version="v1")
+    tasks = [s for s in specs if s["kind"] == "task"]
+    assert len(tasks) >= 30 and {t["task_type"] for t in tasks} == {"python", "dynamic"}
     launcher = PodLauncher(kube)
-    name = f"fresh{uuid.uuid4().hex[:8]}-development"
-    assert launcher.ensure_namespace(name) is True
-    assert launcher.ensure_namespace(name) is False
-    labels = kube.read_namespace(name).metadata.labels
-    assert labels == {"app.kubernetes.io/managed-by": "slipstream"}
+    for task in tasks:
+        for attempt in sorted({0, task["metadata"]["retries"]}):  # the last attempt may leave spot capacity
+            req = pod_request(node="n1", attempt=attempt, task=task)
+            assert launcher.launch(check_pod(build_pod(req, CONFIG))) is True, task["id"]["name"]
+    configured = next(t for t in tasks if t["id"]["name"] == "reliability.configured")
+    stored = kube.list_namespaced_pod(f"{project}-production",
+                                      label_selector="slipstream.dev/task=reliability.configured").items
+    limits = {p.spec.containers[0].resources.limits["memory"] for p in stored}
+    assert limits == {configured["container"]["limits"]["mem"]}
+
+
+@pytest.mark.parametrize("container", [
+    {"requests": {"cpu": "250m", "mem": "64Mi", "ephemeral_storage": "1Gi"}, "limits": {"cpu": "2", "mem": "1Gi"}},
+    {"requests": {"cpu": "1.5", "mem": "1e9"}, "limits": {"gpu": "4"}},
+    {"requests": {}, "limits": {}, "environment": {"my.env-name": "x", "MY_ENV.NAME": "y", "_x": ""}},
+    {"secrets": [{"group": "db-creds", "key": "password"}, {"group": "api.token", "key": None}]},
+])
+def test_pods_of_varied_tasks_fit_the_schema_and_the_api_server(kube, pod_request, task_spec, container):
+    req = pod_request(task=task_spec(container=container))
+    assert KubernetesLauncher(kube, CONFIG).launch(req) is True
+    check_pod(build_pod(req, CONFIG))
+
+
+def _rejected(kube, req) -> PodRejected:
+    with pytest.raises(PodRejected) as rejected:
+        KubernetesLauncher(kube, CONFIG).launch(req)
+    assert isinstance(rejected.value.__cause__, ApiException)
+    assert rejected.value.namespace == namespace_for(req.project, req.domain)
+    assert rejected.value.name == pod_name(req.execution, req.node_id, req.attempt)
+    return rejected.value
+
+
+def test_an_env_var_name_kubernetes_refuses_surfaces_its_message(kube, pod_request, task_spec):
+    # GIVEN a task whose environment names a variable "1BAD" (IsEnvVarName: must not start with a digit)
+    req = pod_request(task=task_spec(container={"environment": {"1BAD": "x"}}))
+    # WHEN its pod is launched THEN the API server's 422 reaches the caller, field and rule named
+    rejected = _rejected(kube, req)
+    assert rejected.__cause__.status == 422
+    assert 'Invalid value: "1BAD": a valid environment variable name must consist of alphabetic characters' \
+           in str(rejected)
+    assert "must not start with a digit" in str(rejected) and "register a new version" in str(rejected)
+    (cause,) = rejected.causes
+    assert cause["reason"] == "FieldValueInvalid" and cause["field"] == "spec.containers[0].env[0].name"
+    assert kube.list_namespaced_pod(namespace_for(req.project, req.domain)).items == []  # nothing was created
+
+
+def test_a_quantity_kubernetes_cannot_read_surfaces_its_message(kube, pod_request, task_spec):
+    """A spec stored before registration checked quantities: the API server cannot decode the pod (400)."""
+    req = pod_request(task=task_spec(container={"requests": {"mem": "4GB"}, "limits": {}}))
+    rejected = _rejected(kube, req)
+    assert rejected.__cause__.status == 400
+    assert 'Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression' \
+           in str(rejected)
+
+
+def test_a_request_above_its_limit_surfaces_kubernetes_message(kube, pod_request, task_spec):
+    req = pod_request(task=task_spec(container={"requests": {"mem": "2Gi"}, "limits": {"mem": "1Gi"}}))
+    rejected = _rejected(kube, req)
+    assert "spec.containers[0].resources.requests: Invalid value: \"2Gi\": must be less than or equal to memory " \
+           "limit of 1Gi" in str(rejected)
+
+
+def test_a_pod_that_breaks_the_namespace_pod_security_level_is_a_cluster_error(kube, pod_request):
+    """Provisioned namespaces enforce `restricted`; a pod config that gave that up is refused with a 403."""
+    from dataclasses import replace
+
+    req = pod_request()
+    with pytest.raises(ClusterError, match=r'violates PodSecurity "restricted:latest": runAsUser=0.*restricted Pod '
+                                           r"Security Standard, which build_pod must meet") as refused:
+        PodLauncher(kube).launch(build_pod(req, replace(CONFIG, run_as_user=0)))
+    assert not isinstance(refused.value, PodRejected) and refused.value.__cause__.status == 403

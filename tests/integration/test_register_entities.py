@@ -373,3 +373,40 @@ def test_get_with_bad_identifier_parts_is_400(api, project):
     for path in (entity_path("task", project, "bad name", "v1"), entity_path("task", project, sdk.DOUBLE, "v 1"),
                  entity_path("task", "Bad_Project", sdk.DOUBLE, "v1")):
         error_of(call(api, "GET", path.replace(" ", "%20")), 400)
+
+
+RESOURCE_REFUSALS = [
+    ({"requests": {"mem": "4GB"}}, "requests.mem [4GB] is not a Kubernetes quantity (did you mean '4Gi' or '4G'?): "
+                                   "memory takes e.g. '512Mi', '4Gi' or '4G'"),
+    ({"limits": {"cpu": "1 core"}}, "limits.cpu [1 core] is not a Kubernetes quantity: cpu takes e.g. '500m'"),
+    ({"requests": {"mem": "500m"}}, "requests.mem [500m] is not a whole number of bytes ('m' means milli"),
+    ({"requests": {"mem": "-1Gi"}}, "requests.mem [-1Gi] is negative"),
+    ({"limits": {"gpu": "0.5"}}, "limits.gpu [0.5] is not a whole number: a pod gets whole GPUs"),
+    ({"requests": {"cpu": "2", "mem": "1Gi"}, "limits": {"cpu": "1500m", "mem": "1Gi"}},
+     "requests.cpu [2] is more than limits.cpu [1500m]; Kubernetes refuses such a pod"),
+]
+
+
+@pytest.mark.parametrize("container, message", RESOURCE_REFUSALS)
+def test_a_task_whose_pod_kubernetes_would_refuse_is_400_and_stores_nothing(api, project, container, message):
+    # GIVEN a batch whose task asks for resources the Kubernetes API server would refuse in its pod
+    specs = sdk.specs(project)
+    sdk.one(specs, "task", sdk.DOUBLE)["container"].update(container)
+    # WHEN it is registered THEN the whole batch is refused, naming the task, the field, the value and a fix
+    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    assert error["code"] == "ValidationError"
+    assert error["message"].startswith(f"task [{project}/{DOMAIN}/{sdk.DOUBLE}@v1]: {message}")
+    assert_none_stored(api, project, specs)
+    # the per-kind route answers the same
+    task = sdk.one(specs, "task", sdk.DOUBLE)
+    assert error_of(call(api, "POST", "/api/v1/tasks", task), 400)["message"] == error["message"]
+
+
+def test_resources_kubernetes_accepts_register_in_any_units(api, project):
+    specs = sdk.specs(project)
+    sdk.one(specs, "task", sdk.DOUBLE)["container"].update(
+        requests={"cpu": "500m", "mem": "1G", "gpu": "1", "ephemeral_storage": "1e9"},
+        limits={"cpu": "1", "mem": "1Gi", "gpu": "1"})
+    assert {r["status"] for r in api.register(specs)} == {"created"}
+    stored = api.get_entity("task", project, DOMAIN, sdk.DOUBLE, "v1")["spec"]["container"]
+    assert stored["requests"]["mem"] == "1G" and stored["limits"]["mem"] == "1Gi"  # kept as written

@@ -10,7 +10,8 @@ from typing import Any
 # A link to infra/template.json (one source of truth) that wheels carry as a file, so an installed
 # sandbox does not need the repository.
 TEMPLATE_PATH = Path(__file__).with_name("template.json")
-_NOT_IN_THE_SANDBOX = ("AWS::IAM::Role",)  # moto's services do not check permissions
+# moto's services check no permissions, enforce no bucket policy and raise no alarms
+_NOT_IN_THE_SANDBOX = ("AWS::IAM::Role", "AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm")
 _TABLE_KEYS = ("TableName", "KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes",
                "LocalSecondaryIndexes")
 

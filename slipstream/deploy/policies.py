@@ -1,0 +1,120 @@
+"""Least-privilege IAM for the control plane's functions, scoped to the stack's own resources.
+
+Each function gets a role of its own, allowed what its code calls and no more:
+
+    API (APIHandler)            tables, data bucket, create/start/stop/describe state machines and executions
+                                named `<stack>-*`, pass the states role, EKS (namespaces, terminate deletes pods)
+    dispatcher (Dispatch)       tables, data bucket, consume the dispatch queue, answer task tokens, start
+                                child executions (dynamic workflows, split graphs), EKS (creates pods)
+    status handler              tables, data bucket, answer a parent's token when a child ends, publish
+                                notifications to the events topic and to topics named `<stack>-*`
+    reconciler (ReconcilePods)  fail and heartbeat task tokens, write why an attempt died (error.json in the
+                                data bucket), EKS (lists and deletes pods)
+
+Two AWS limits shape the statements: `states:SendTask*` authorise by task token and support no resource-level
+permissions (the Service Authorization Reference lists no resource type for them), so they name "*"; and
+CloudWatch Logs checks stream writes against the log-group ARN, so each role may write to its own function's
+log group only (the stack creates those groups, so no role needs `logs:CreateLogGroup`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                 "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
+STATE_MACHINE_ACTIONS = ["states:CreateStateMachine", "states:DescribeStateMachine", "states:StartExecution"]
+EXECUTION_ACTIONS = ["states:DescribeExecution", "states:StopExecution"]
+TOKEN_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                          "sqs:ChangeMessageVisibility"]
+HAS_CLUSTER = "HasCluster"  # the condition: the stage names an EKS cluster
+
+
+def sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def stack_arn(service: str, resource: str) -> dict[str, str]:
+    """An ARN in the stack's own partition, region and account."""
+    return sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
+def _statement(sid: str, actions: list[str], resources: Any, **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def tables(table_ids: list[str]) -> dict[str, Any]:
+    resources: list[Any] = []
+    for table in table_ids:
+        resources += [{"Fn::GetAtt": [table, "Arn"]}, sub(f"${{{table}.Arn}}/index/*")]
+    return _statement("Tables", TABLE_ACTIONS, resources)
+
+
+def data_bucket() -> list[dict[str, Any]]:
+    """Objects read and written (copy_object needs both), and ListBucket so a missing key is a 404, not 403."""
+    return [_statement("Data", ["s3:GetObject", "s3:PutObject"], sub("${DataBucket.Arn}/*")),
+            _statement("DataListing", ["s3:ListBucket"], {"Fn::GetAtt": ["DataBucket", "Arn"]})]
+
+
+def state_machines(sid: str) -> list[dict[str, Any]]:
+    """Create and start the stack's own state machines (`<stack>-<hash>`) and stop or read their executions;
+    creating one passes the states role, and only to Step Functions."""
+    return [
+        _statement(sid, STATE_MACHINE_ACTIONS, stack_arn("states", "stateMachine:${AWS::StackName}_*")),
+        _statement(f"{sid}Executions", EXECUTION_ACTIONS, stack_arn("states", "execution:${AWS::StackName}_*:*")),
+        _statement("PassStatesRole", ["iam:PassRole"], {"Fn::GetAtt": ["StatesRole", "Arn"]},
+                   Condition={"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}),
+    ]
+
+
+def task_tokens() -> dict[str, Any]:
+    return _statement("TaskTokens", TOKEN_ACTIONS, "*")
+
+
+def cluster() -> dict[str, Any]:
+    """Read the cluster's endpoint and CA (the function finds its cluster by name); present only when the stage
+    names a cluster. What the function may do inside it is Kubernetes RBAC's business (its access entry)."""
+    return {"Fn::If": [HAS_CLUSTER,
+                       _statement("Cluster", ["eks:DescribeCluster"], stack_arn("eks", "cluster/${EksClusterName}")),
+                       {"Ref": "AWS::NoValue"}]}
+
+
+def logs(log_group: str) -> dict[str, Any]:
+    return _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [log_group, "Arn"]})
+
+
+def function_statements(kind: str, table_ids: list[str], log_group: str) -> list[dict[str, Any]]:
+    """The statements of one function's role; `kind` is api, dispatch, status or reconcile."""
+    if kind == "api":
+        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster()]
+    elif kind == "dispatch":
+        body = [tables(table_ids), *data_bucket(), task_tokens(), *state_machines("ChildExecutions"),
+                _statement("DispatchQueue", QUEUE_CONSUMER_ACTIONS, {"Fn::GetAtt": ["DispatchQueue", "Arn"]}),
+                cluster()]
+    elif kind == "status":
+        body = [tables(table_ids), *data_bucket(), task_tokens(),
+                _statement("Notifications", ["sns:Publish"],
+                           [{"Ref": "EventsTopic"}, stack_arn("sns", "${AWS::StackName}-*")])]
+    elif kind == "reconcile":
+        body = [_statement("TaskTokens", ["states:SendTaskFailure", "states:SendTaskHeartbeat"], "*"),
+                _statement("AttemptErrors", ["s3:PutObject"], sub("${DataBucket.Arn}/*")), cluster()]
+    else:
+        raise ValueError(f"no policy for function kind [{kind}]; add it to slipstream.deploy.policies")
+    return [*body, logs(log_group)]
+
+
+def lambda_role(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                               "Action": "sts:AssumeRole"}],
+            },
+            "Policies": [{"PolicyName": "function",
+                          "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+        },
+    }

@@ -16,7 +16,6 @@ from chalice import Chalice, IAMAuthorizer, Rate
 from chalicelib.api import handles_errors, json_response, query_param, read_json
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError
-from chalicelib.handlers import dispatch_batch, status_changed
 from chalicelib.services import Services, kubernetes_launcher
 from chalicelib.spec import Identifier, check_name
 from chalicelib.store.pagination import parse_limit
@@ -66,14 +65,22 @@ def openapi() -> dict[str, Any]:
 @app.route("/api/v1/projects", methods=["POST"], authorizer=iam)
 @handles_errors
 def create_project() -> Any:
+    """Store a project and, when tasks run on Kubernetes, make its namespaces (see chalicelib.projects)."""
     body = _body()
     if not isinstance(body, dict) or "name" not in body:
         raise ValidationError('send {"name": "<project>", "description": "..."}')
     description = body.get("description", "")
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         raise ValidationError(f"description must be a string of at most {MAX_DESCRIPTION} characters")
-    project = services().metadata.create_project(check_name("project", body["name"]), description)
+    project = services().projects.create(check_name("project", body["name"]), description)
     return json_response(project, 201)
+
+
+@app.route("/api/v1/projects/{project}/provision", methods=["POST"], authorizer=iam)
+@handles_errors
+def provision_project(project: str) -> dict[str, Any]:
+    """Apply a project's namespaces and service accounts on the cluster again; idempotent."""
+    return services().projects.provision(check_name("project", project))
 
 
 @app.route("/api/v1/projects", methods=["GET"], authorizer=iam)
@@ -225,11 +232,15 @@ def relaunch_execution(project: str, domain: str, name: str) -> Any:
 @app.on_sqs_message(queue="slipstream-dispatch", batch_size=10)
 def dispatch(event: Any) -> dict[str, Any]:
     """Dispatch queue → the dispatcher, reporting partial batch failures."""
+    from chalicelib.handlers import dispatch_batch  # Powertools' batch utility: this function's alone
+
     return dispatch_batch(event.to_dict(), services().dispatcher)
 
 
 @app.on_cw_event({"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]})
 def execution_status_changed(event: Any) -> None:
+    from chalicelib.handlers import status_changed
+
     status_changed(event.to_dict(), services().status)
 
 

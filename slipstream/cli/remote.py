@@ -17,14 +17,18 @@ TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 def run_remote(file: str, entity: Any, kwargs: dict[str, Any], *, as_json: bool, wait: bool,
-               project: str | None, domain: str | None, version: str | None, name: str | None) -> None:
+               project: str | None, domain: str | None, version: str | None, name: str | None,
+               image: str | None = None) -> None:
+    """Register `file` fast (the version is the digest of its code and `image`), start `entity` there, and with
+    `wait` follow it to its end."""
     from slipstream.cli.register import build_registration
     from slipstream.client import ApiClient
     from slipstream.config import load_config
 
     config = load_config(project=project, domain=domain)
     client = ApiClient(config)
-    specs, version = build_registration(client, [file], config.project, config.domain, version, fast=True)
+    specs, version = build_registration(client, [file], config.project, config.domain, version, fast=True,
+                                        image=image)
     client.register(specs)
     workflow = entity.workflow if entity.kind == "launch_plan" else entity
     if entity.kind == "task":

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from slipstream.cli.output import print_outputs
+from slipstream.cli.register import image_option
 
 
 class RunGroup(click.Group):
@@ -70,7 +71,7 @@ def _entity_command(name: str, entity: Any) -> click.Command:
 
             run_remote(ctx.meta["run_file"], entity, given, as_json=options["as_json"], wait=options["wait"],
                        project=options["project"], domain=options["domain"], version=options["version"],
-                       name=options["name"])
+                       name=options["name"], image=options["image"])
         else:
             _run_local(entity, given, as_json=options["as_json"])
 
@@ -107,9 +108,10 @@ def _run_local(entity: Any, kwargs: dict[str, Any], as_json: bool) -> None:
 @click.option("-d", "--domain", default=None, help="With --remote: the domain (default: development).")
 @click.option("-v", "--version", default=None, help="With --remote: the version to register (default: from the code).")
 @click.option("--name", default=None, help="With --remote: the execution's name (idempotent).")
+@image_option
 @click.pass_context
 def run(ctx: click.Context, as_json: bool, remote: bool, wait: bool, project: str | None, domain: str | None,
-        version: str | None, name: str | None) -> None:
+        version: str | None, name: str | None, image: str | None) -> None:
     """Run a workflow, launch plan or task from FILE on this machine.
 
     \b
@@ -117,6 +119,9 @@ def run(ctx: click.Context, as_json: bool, remote: bool, wait: bool, project: st
     slipstream run --json examples/hello.py my_wf --a 50 --b hello
     slipstream run examples/hello.py my_wf --help
     slipstream run --remote --wait examples/hello.py my_wf --a 50 --b hello
+    slipstream run --remote --image ghcr.io/acme/tasks:1.4 examples/hello.py my_wf
     """
+    if image and not remote:
+        raise click.UsageError("--image applies to --remote runs; a local run uses this Python, not an image")
     ctx.meta["run_options"] = {"as_json": as_json, "remote": remote, "wait": wait, "project": project,
-                               "domain": domain, "version": version, "name": name}
+                               "domain": domain, "version": version, "name": name, "image": image}

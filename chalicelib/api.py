@@ -40,9 +40,15 @@ def read_json(request: Any, max_bytes: int) -> Any:
     if not raw.strip():
         raise ValidationError("request body is empty; send a JSON document")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, absurd nesting or numbers
         raise ValidationError(f"request body is not valid JSON: {str(exc)[:200]}") from None
+    try:  # json accepts escaped lone surrogates ("\ud800"), which no store can encode
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"request body holds a string that is not valid Unicode (a lone surrogate at "
+                              f"character {exc.start} of it); send UTF-8 text") from None
+    return body
 
 
 def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,7 +1,8 @@
 """Where the control plane's resources are: table, bucket, queue and topic names, from the environment.
 
-On AWS the Chalice stage sets these variables (`.chalice/config.json`); the sandbox sets them for its
-own resources, created from the same template (`infra/template.json`).
+On AWS the deployed stack sets these variables as references to its own resources (`slipstream deploy`,
+slipstream/deploy/template.py); the sandbox sets them for its own resources, created from the same template
+(`infra/template.json`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,25 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     heartbeat_seconds: int = 300
     timeout_slack_seconds: int = 60
+    max_pending_seconds: int = 1800  # a pod may wait this long for a node, an image or a GPU before it fails
+    max_execution_seconds: int = 7 * 24 * 3600  # the bound of every wait in a state machine, and of the whole
+    gather_timeout_seconds: int = 900
+    name_prefix: str = "slipstream"  # state machines are <name_prefix>-<hash>: the deployed stage's stack name
     distributed_map_threshold: int = 1000  # items above which a map reads them from S3 (Distributed Map)
     max_nodes_per_machine: int = 250  # nodes above which a workflow is split into child executions
     default_image: str = "ghcr.io/slipstream/task:latest"
     eks_cluster_name: str = ""
     eks_endpoint: str = ""
     eks_ca_data: str = ""
+    # The task IAM role of each project-domain, annotated on its service account for IRSA; may use {project},
+    # {domain} and {stack} (name_prefix). Empty: no annotation, and pods have only what their node's role allows.
+    task_role_arn_pattern: str = ""
+
+    @property
+    def pod_heartbeat_seconds(self) -> int:
+        """How often a running task (or the control plane, for a pending pod) heartbeats its token: a few
+        times per heartbeat window, so one lost call does not fail the task."""
+        return max(1, min(20, self.heartbeat_seconds // 4))
 
     @classmethod
     def for_stack(cls, stack: str, *, region: str = "us-east-1", account: str = "123456789012",
@@ -52,6 +66,7 @@ class Settings:
             dispatch_queue_url=f"{queue_host}/{account}/{stack}-dispatch",
             events_topic_arn=f"arn:aws:sns:{region}:{account}:{stack}-events",
             states_role_arn=f"arn:aws:iam::{account}:role/{stack}-states",
+            name_prefix=stack,
             region=region,
             endpoint_url=endpoint_url,
         )

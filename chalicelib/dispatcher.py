@@ -21,7 +21,7 @@ import json
 import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.bindings import memoized, resolve
 from chalicelib.caching import cache_key
@@ -30,14 +30,18 @@ from chalicelib.compiler.asl import compile_asl
 from chalicelib.compiler.plan import ExecutionPlan, PlanNode, branch_operands, build_plan
 from chalicelib.config import Settings
 from chalicelib.data import attempt_prefix, node_outputs, split_key
-from chalicelib.dispatch.pods import PodRequest, pod_name
+from chalicelib.dispatch.errors import ClusterError, ClusterUnreachable
 from chalicelib.errors import NotFoundError, SlipstreamError
 from chalicelib.executions import asl_options
 from chalicelib.machines import StateMachines, sfn_execution_name
 from chalicelib.store import BlobStore
 from chalicelib.store.executions import ExecutionStore, utcnow
 
+if TYPE_CHECKING:
+    from chalicelib.dispatch.pods import PodRequest
+
 logger = logging.getLogger("slipstream.dispatcher")
+LAUNCH_FAILED = "slipstream.LaunchFailed"  # not in any Retry: the cluster refused the pod itself
 
 
 class Launcher(Protocol):
@@ -169,6 +173,8 @@ class Dispatcher:
         ref = {"name": task["id"]["name"], "version": task["id"]["version"], "task_type": task["task_type"]}
         if task["metadata"]["cache"] and self._answer_from_cache(x, path, task, inputs, token, ref):
             return
+        from chalicelib.dispatch.pods import PodRequest, pod_name  # the Kubernetes client: on the first launch only
+
         prefix = attempt_prefix(x, path, attempt)
         inputs_key = self.blobs.put_json(f"{prefix}/inputs.json", inputs)
         project, domain, _ = split_key(x)
@@ -177,7 +183,15 @@ class Dispatcher:
                              task_token=token)
         self.store.update_node(x, path, "RUNNING", attempts=attempt + 1, pod=pod_name(x, path, attempt), task=ref,
                                started_at=utcnow())
-        if not self.launcher.launch(request):
+        try:
+            created = self.launcher.launch(request)
+        except ClusterUnreachable:
+            raise  # worth another try: SQS redelivers the message
+        except ClusterError as exc:  # refused (invalid pod, no namespace, RBAC): no retry can succeed
+            self.save_attempt_error(x, path, attempt, "system", str(exc))
+            self.fail_token(token, LAUNCH_FAILED, str(exc))
+            return
+        if not created:
             logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
 
     def _answer_from_cache(self, x: str, path: str, task: dict[str, Any], inputs: dict[str, Any], token: str,
@@ -266,8 +280,13 @@ class Dispatcher:
     def _on_child(self, m: dict[str, Any]) -> None:
         x, node_id, token = m["x"], m["n"], m["tok"]
         closure = self.blobs.get_json(m["r"]["dynamic"])
-        plan = build_plan(CompiledWorkflow.from_closure(closure))
-        machines = compile_asl(plan, asl_options(self.settings))
+        try:
+            plan = build_plan(CompiledWorkflow.from_closure(closure))
+            machines = compile_asl(plan, asl_options(self.settings))
+        except SlipstreamError as exc:  # the graph the task built at run time: the user's to fix
+            self.fail_token(token, "slipstream.UserError", f"dynamic task of node [{node_id}] built a workflow "
+                            f"that cannot run: {exc}")
+            return
         child = f"{x}/{node_id}"
         plan_key, _ = self.blobs.put_content_addressed("plans", plan.to_dict())
         self.blobs.put_json(f"{child}/inputs.json", {})
@@ -288,6 +307,21 @@ class Dispatcher:
     def succeed_token(self, token: str, output: dict[str, Any]) -> None:
         try:
             self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
+        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
+                self.sfn.exceptions.TaskDoesNotExist) as exc:
+            logger.info("token already answered or expired: %s", exc)
+
+    def save_attempt_error(self, x: str, node_id: str, attempt: int, kind: str, message: str) -> None:
+        """What the control plane saw when an attempt ended without reporting (a pod that never started, died
+        or was refused): kept where the pod would have put its own error, so the node and the execution say
+        why."""
+        self.blobs.put_json(f"{attempt_prefix(x, node_id, attempt)}/error.json",
+                            {"kind": kind, "message": message, "traceback": ""})
+
+    def heartbeat_token(self, token: str) -> None:
+        """Keep a token alive while its pod waits to start (see `dispatch.reconciler`)."""
+        try:
+            self.sfn.send_task_heartbeat(taskToken=token)
         except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
                 self.sfn.exceptions.TaskDoesNotExist) as exc:
             logger.info("token already answered or expired: %s", exc)

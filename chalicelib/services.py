@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
-from chalicelib.dispatch import KubernetesLauncher, PodConfig, Reconciler
-from chalicelib.dispatch.kube import core_v1_for_eks
+from chalicelib.dispatch.deferred import DeferredLauncher
 from chalicelib.dispatcher import Dispatcher
-from chalicelib.executions import ExecutionService
+from chalicelib.executions import ExecutionService, asl_options
 from chalicelib.machines import StateMachines
+from chalicelib.projects import ProjectService
 from chalicelib.registration import RegistrationService
 from chalicelib.status import StatusHandler
 from chalicelib.store import BlobStore, MetadataStore, build_models
@@ -43,13 +43,14 @@ class Services:
     dispatcher: Dispatcher
     status: StatusHandler
     launcher: Any = None
+    projects: ProjectService | None = None
 
     @classmethod
     def build(cls, settings: Settings, session: Any = None, launcher: Any = None) -> Services:
         models = build_models(settings)
         metadata = MetadataStore(models)
         blobs = BlobStore(aws_client(settings, "s3", session), settings.data_bucket)
-        registration = RegistrationService(metadata, blobs)
+        registration = RegistrationService(metadata, blobs, asl_options(settings).max_task_timeout_seconds)
         sfn = aws_client(settings, "stepfunctions", session)
         machines = StateMachines(sfn, settings.states_role_arn, settings.region)
         store = ExecutionStore(models)
@@ -57,20 +58,52 @@ class Services:
         dispatcher = Dispatcher(settings, store, blobs, sfn, machines, launcher, models.TaskCache)
         status = StatusHandler(store, blobs, sfn, aws_client(settings, "sns", session), settings.events_topic_arn,
                                registration, dispatcher)
-        return cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher)
+        return cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher,
+                   ProjectService(metadata, namespace_provisioner(settings, launcher)))
 
     def reconciler(self) -> Any:
         """The pod reconciler, when tasks run on Kubernetes (None in the sandbox, whose launcher watches its
         processes itself)."""
         core = getattr(getattr(self.launcher, "pods", None), "core", None)
-        return None if core is None else Reconciler(core, self.dispatcher.fail_token)
+        if core is None:
+            return None
+        from chalicelib.dispatch.reconciler import Reconciler
+
+        return Reconciler(core, self.dispatcher.fail_token, self.dispatcher.heartbeat_token,
+                          self.dispatcher.save_attempt_error, max_pending_seconds=self.settings.max_pending_seconds)
 
 
 def kubernetes_launcher(settings: Settings, session: Any = None) -> Any:
-    """The EKS launcher the stage configures (SLIPSTREAM_EKS_*), or None if it names no cluster."""
+    """The EKS launcher the stage configures (SLIPSTREAM_EKS_*), or None if it names no cluster. It is built
+    (the Kubernetes client imported, a token minted) on first use: only the dispatcher and the reconciler
+    need it, and the other functions' cold starts should not pay for it."""
     if not settings.eks_cluster_name:
         return None
-    core = core_v1_for_eks(aws_client(settings, "sts", session), settings.eks_cluster_name, settings.eks_endpoint,
-                           settings.eks_ca_data)
-    return KubernetesLauncher(core, PodConfig(default_image=settings.default_image, region=settings.region,
-                                              data_bucket=settings.data_bucket))
+
+    def build() -> Any:
+        from chalicelib.dispatch.kube import KubernetesLauncher, core_v1_for_eks
+        from chalicelib.dispatch.pods import PodConfig
+
+        endpoint, ca_data = settings.eks_endpoint, settings.eks_ca_data
+        if not (endpoint and ca_data):  # a deployed stack names its cluster only: ask EKS where it is
+            cluster = aws_client(settings, "eks", session).describe_cluster(name=settings.eks_cluster_name)["cluster"]
+            endpoint, ca_data = cluster["endpoint"], cluster["certificateAuthority"]["data"]
+        core = core_v1_for_eks(aws_client(settings, "sts", session), settings.eks_cluster_name, endpoint, ca_data)
+        return KubernetesLauncher(core, PodConfig(default_image=settings.default_image, region=settings.region,
+                                                  data_bucket=settings.data_bucket))
+
+    return DeferredLauncher(build)
+
+
+def namespace_provisioner(settings: Settings, launcher: Any) -> Any:
+    """What builds the namespace provisioner of project creation, from the launcher's CoreV1Api: None when
+    tasks do not run on Kubernetes (the sandbox's local processes), and nothing built until a project is."""
+    def build() -> Any:
+        core = getattr(getattr(launcher, "pods", None), "core", None)
+        if core is None:
+            return None
+        from chalicelib.dispatch.provisioner import NamespaceProvisioner
+
+        return NamespaceProvisioner(core, settings.task_role_arn_pattern, settings.name_prefix)
+
+    return None if launcher is None else build

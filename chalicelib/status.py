@@ -42,6 +42,15 @@ def error_message(error: str | None, cause: str | None) -> str:
     return error or "failed"
 
 
+def is_map_run_child(detail: dict[str, Any]) -> bool:
+    """A Distributed Map runs each item as a child execution of `<machine>/<map run>`, whose status events
+    reach the same rule; they carry the root's `x` in their input, but only the map's G state speaks for
+    them. (A state machine's own name cannot contain '/'.)"""
+    machine = str(detail.get("stateMachineArn") or "").split(":stateMachine:")[-1]
+    execution = str(detail.get("executionArn") or "").split(":execution:")[-1]
+    return "/" in machine or "/" in execution.split(":")[0]
+
+
 class StatusHandler:
     def __init__(self, store: ExecutionStore, blobs: Any, sfn: Any, sns: Any, topic_arn: str,
                  registration: Any, dispatcher: Any) -> None:
@@ -55,9 +64,11 @@ class StatusHandler:
 
     def handle(self, detail: dict[str, Any]) -> None:
         status = detail.get("status")
+        if status not in SFN_PHASES or is_map_run_child(detail):
+            return
         execution_input = json.loads(detail.get("input") or "{}")
         x = execution_input.get("x")
-        if status not in SFN_PHASES or not x:
+        if not x or "i" in execution_input:
             return
         if "parent_token" in execution_input:
             self._child(detail, execution_input)

@@ -24,6 +24,8 @@ from typing import Any
 
 USER_ERROR = "slipstream.UserError"
 SYSTEM_ERROR = "slipstream.SystemError"
+TIMEOUT_ERROR = "slipstream.Timeout"
+TIMED_OUT_EXIT = 4
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -128,12 +130,28 @@ class Entrypoint:
                 print(f"slipstream: heartbeat refused ({exc}); stopping", file=sys.__stderr__)
                 os._exit(3)
 
+    def time_out(self, seconds: float) -> None:
+        """The task's own clock, started with the task: a pod that waited to be scheduled lost no time."""
+        message = f"task [{self.args.task_module}.{self.args.task_name}] exceeded its timeout of {seconds:g}s"
+        print(f"slipstream: {message}", file=sys.__stderr__)
+        with contextlib.suppress(Exception):
+            self.put_json(f"{self.prefix}/error.json", {"kind": "timeout", "message": message, "traceback": ""})
+            self.sfn.send_task_failure(taskToken=self.token, error=TIMEOUT_ERROR,
+                                       cause=json.dumps({"message": message, "kind": "timeout"}))
+        self.save_logs()
+        os._exit(TIMED_OUT_EXIT)
+
     # the run
 
     def run(self) -> int:
         started = dt.datetime.now(dt.UTC)
         stop = threading.Event()
         threading.Thread(target=self.heartbeat, args=(stop,), daemon=True).start()
+        timeout = float(os.environ.get("SLIPSTREAM_TASK_TIMEOUT_SECONDS") or 0)
+        timer = threading.Timer(timeout, self.time_out, args=(timeout,)) if timeout > 0 else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         stage = "loading the task"
         try:
             self.overlay_bundle()
@@ -152,6 +170,8 @@ class Entrypoint:
         except Exception as exc:
             return self.fail(SYSTEM_ERROR, "system", f"{stage}: {type(exc).__name__}: {exc}", exc)
         finally:
+            if timer is not None:
+                timer.cancel()
             stop.set()
             self.save_logs()
 
@@ -175,8 +195,11 @@ class Entrypoint:
             project, domain = os.environ["SLIPSTREAM_EXECUTION"].split("/")[:2]
             workflow = task.expand(inputs)
             closure = workflow.compile(SerializationSettings(project, domain, "dynamic")).closure()
+            image = os.environ.get("SLIPSTREAM_TASK_IMAGE")
             for spec in closure["tasks"].values():
                 spec["container"]["bundle"] = self.args.bundle
+                if image and not spec["container"].get("image"):  # the tasks it built run where it ran
+                    spec["container"]["image"] = image
             key = f"{self.prefix}/dynamic.json"
             self.put_json(key, closure)
             return {"dynamic": f"{key}"}

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from slipstream.cli.compile import compile_command
+from slipstream.cli.deploy import deploy, teardown
 from slipstream.cli.executions import execution, get_execution, get_executions, logs
 from slipstream.cli.get import create, get
 from slipstream.cli.register import register
@@ -21,7 +23,8 @@ def cli() -> None:
     """slipstream: Flyte workflows with a serverless control plane on AWS."""
 
 
-for command in (run, register, get, create, execution, logs, sandbox, serialize):
+for command in (run, register, get, create, execution, logs, sandbox, serialize, compile_command, deploy,
+                teardown):
     cli.add_command(command)
 get.add_command(get_executions)
 get.add_command(get_execution)

@@ -9,46 +9,80 @@ reporting fails its task token, as the reconciler does on EKS.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from chalicelib.dispatch.pods import PodConfig, PodRequest, build_pod
+from chalicelib.dispatch.reconciler import DEFAULT_MAX_PENDING_SECONDS, PENDING_TIMEOUT_ERROR, pending_cause
+
+PENDING_ENV = "SLIPSTREAM_SANDBOX_PENDING_SECONDS"
+_REPORTED_EXITS = (0, 4)  # it reported (4: after its own timeout)
 
 
 class LocalProcessLauncher:
     def __init__(self, config: PodConfig, fail_token: Callable[[str, str, str], None], logs_dir: Path,
-                 env: dict[str, str]) -> None:
+                 env: dict[str, str], heartbeat_token: Callable[[str], None] | None = None,
+                 save_error: Callable[[str, str, int, str, str], None] | None = None,
+                 max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS, heartbeat_interval: float = 5.0) -> None:
         self.config = config
         self.fail_token = fail_token
+        self.heartbeat_token = heartbeat_token
+        self.save_error = save_error
+        self.max_pending_seconds = max_pending_seconds
+        self.heartbeat_interval = heartbeat_interval
         self.logs_dir = logs_dir
         self.env = env
-        self.processes: dict[str, tuple[subprocess.Popen[bytes], PodRequest]] = {}
+        self.processes: dict[str, tuple[subprocess.Popen[bytes] | None, PodRequest]] = {}  # None: Pending
         self.pods: dict[str, Any] = {}  # name → the V1Pod it runs, for inspection
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._cancelled: set[str] = set()  # pods of terminated executions: killed, or never started
 
     def launch(self, request: PodRequest) -> bool:
         pod = build_pod(request, self.config)
         name = pod.metadata.name
+        container = pod.spec.containers[0]
+        env = {**self.env, **{e.name: e.value for e in container.env or [] if e.value is not None}}
         with self._lock:
             if name in self.processes:
                 return False
+            self.processes[name] = (None, request)
+            self.pods[name] = pod
+        hold = float(env.get(PENDING_ENV) or 0)
+        threading.Thread(target=self._schedule, args=(name, pod, env, request, hold), daemon=True,
+                         name=f"pod-{name}").start()
+        return True
+
+    def _schedule(self, name: str, pod: Any, env: dict[str, str], request: PodRequest, hold: float) -> None:
+        """Pending for `hold` seconds (heartbeating the token, failing it past the maximum), then run."""
+        started = time.monotonic()
+        while (waited := time.monotonic() - started) < hold:
+            if waited > self.max_pending_seconds:
+                self._fail(request, PENDING_TIMEOUT_ERROR, "system", pending_cause(
+                    f"sandbox/{name}", request.node_id, waited, "Unschedulable",
+                    f"the sandbox holds this pod for {hold:g}s ({PENDING_ENV})"))
+                return
+            if self.heartbeat_token is not None and waited > 0:
+                self.heartbeat_token(request.task_token)
+            if self._stopped.wait(min(self.heartbeat_interval, hold - waited, self.max_pending_seconds - waited + 0.1)):
+                return
+        with self._lock:
+            if name in self._cancelled:
+                return
             container = pod.spec.containers[0]
             argv = [sys.executable, *container.command[1:], *(container.args or [])]
-            env = {**self.env, **{e.name: e.value for e in container.env or [] if e.value is not None}}
             self.logs_dir.mkdir(parents=True, exist_ok=True)
             with open(self.logs_dir / f"{name}.log", "wb") as log:
                 process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True)
             self.processes[name] = (process, request)
-            self.pods[name] = pod
-        deadline = pod.spec.active_deadline_seconds
-        threading.Thread(target=self._watch, args=(name, process, request, deadline), daemon=True,
-                         name=f"watch-{name}").start()
-        return True
+        self._watch(name, process, request, pod.spec.active_deadline_seconds)
 
     def _watch(self, name: str, process: subprocess.Popen[bytes], request: PodRequest,
                deadline: int | None) -> None:
@@ -57,27 +91,41 @@ class LocalProcessLauncher:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            self.fail_token(request.task_token, "slipstream.Timeout",
-                            f"task [{request.task['id']['name']}] exceeded its timeout of {deadline}s")
+            self._fail(request, "slipstream.Timeout", "timeout", f"pod [{name}] of task [{request.task['id']['name']}] "
+                       f"ran past its deadline of {deadline}s (activeDeadlineSeconds)")
             return
-        if code not in (0, -9, -15):  # 0: it reported; killed: terminated on purpose
-            self.fail_token(request.task_token, "slipstream.SystemError",
-                            f"pod [{name}] exited with code {code} without reporting")
+        if code in _REPORTED_EXITS or name in self._cancelled:
+            return
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+        self._fail(request, "slipstream.SystemError", "system", f"pod [{name}] of node [{request.node_id}] {how} "
+                   "before it reported (in a cluster: OOMKilled, evicted or a lost node)")
+
+    def _fail(self, request: PodRequest, error: str, kind: str, cause: str) -> None:
+        if self.save_error is not None:
+            self.save_error(request.execution, request.node_id, request.attempt, kind, cause)
+        self.fail_token(request.task_token, error, cause)
 
     def stop_execution(self, project: str, domain: str, execution: str) -> int:
         key = f"{project}/{domain}/{execution}"
         stopped = 0
         with self._lock:
-            for process, request in self.processes.values():
-                if (request.execution == key or request.execution.startswith(key + "/")) and process.poll() is None:
+            for name, (process, request) in list(self.processes.items()):
+                if not (request.execution == key or request.execution.startswith(key + "/")):
+                    continue
+                if process is not None and process.poll() is not None:
+                    continue  # it ended by itself
+                self._cancelled.add(name)
+                stopped += 1
+                if process is not None:
                     process.kill()
-                    stopped += 1
         return stopped
 
     def shutdown(self) -> None:
+        self._stopped.set()
         with self._lock:
-            for process, _ in self.processes.values():
-                if process.poll() is None:
+            for name, (process, _) in self.processes.items():
+                self._cancelled.add(name)
+                if process is not None and process.poll() is None:
                     process.kill()
 
 
@@ -86,4 +134,4 @@ def sandbox_env(endpoint_url: str, region: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
     return {**keep, "AWS_ENDPOINT_URL": endpoint_url, "AWS_ACCESS_KEY_ID": "sandbox",
             "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_DEFAULT_REGION": region, "AWS_REGION": region,
-            "PYTHONUNBUFFERED": "1", "SLIPSTREAM_HEARTBEAT_SECONDS": "5"}
+            "PYTHONUNBUFFERED": "1"}

@@ -24,6 +24,7 @@ from chalicelib.config import LOCAL_CREDENTIALS, Settings
 from chalicelib.dispatch.pods import PodConfig
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services, aws_client
+from slipstream.sandbox import moto_compat
 from slipstream.sandbox.infra import create_resources
 from slipstream.sandbox.launcher import LocalProcessLauncher, sandbox_env
 from slipstream.sandbox.workers import DispatchWorker, StatusPoller
@@ -61,6 +62,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         from moto.server import ThreadedMotoServer
 
+        moto_compat.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # dumps every failed state
         moto_port = free_port()
@@ -75,9 +77,14 @@ class Sandbox:
             **{"heartbeat_seconds": 60, "timeout_slack_seconds": 2, **self.overrides})
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
                          self.stack, self.region)
+        heartbeat = self.settings.pod_heartbeat_seconds
         self.launcher = LocalProcessLauncher(
-            PodConfig(default_image="local", region=self.region, data_bucket=self.settings.data_bucket),
+            PodConfig(default_image="local", region=self.region, data_bucket=self.settings.data_bucket,
+                      extra_env={"SLIPSTREAM_HEARTBEAT_SECONDS": str(heartbeat)}),
             fail_token=lambda token, error, cause: self.services.dispatcher.fail_token(token, error, cause),
+            heartbeat_token=lambda token: self.services.dispatcher.heartbeat_token(token),
+            save_error=lambda *error: self.services.dispatcher.save_attempt_error(*error),
+            max_pending_seconds=self.settings.max_pending_seconds, heartbeat_interval=heartbeat,
             logs_dir=self.home / "pods", env=sandbox_env(self.endpoint_url, self.region))
         self.services = Services.build(self.settings, launcher=self.launcher)
         with contextlib.suppress(ConflictError):

@@ -28,12 +28,13 @@ def registered(sandbox) -> str:
 
 
 class Runner:
-    def __init__(self, client: Any, version: str) -> None:
+    def __init__(self, client: Any, version: str, project: str = "default") -> None:
         self.client = client
         self.version = version
+        self.project = project
 
     def start(self, workflow: str, inputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-        body = {"project": "default", "domain": "development", "inputs": inputs or {},
+        body = {"project": self.project, "domain": "development", "inputs": inputs or {},
                 "workflow": {"name": workflow, "version": self.version}, **extra}
         return self.client.create_execution(body)
 
@@ -41,7 +42,7 @@ class Runner:
         """Poll until the execution reaches one of `phases`; the deadline only stops a hung test."""
         end = time.monotonic() + deadline
         while time.monotonic() < end:
-            execution = self.client.get_execution("default", "development", name)
+            execution = self.client.get_execution(self.project, "development", name)
             if execution["phase"] in phases:
                 return execution
             time.sleep(0.1)
@@ -51,7 +52,7 @@ class Runner:
         return self.wait(self.start(workflow, inputs, **extra)["id"]["name"])
 
     def nodes(self, name: str) -> dict[str, dict[str, Any]]:
-        return {n["node_id"]: n for n in self.client.node_executions("default", "development", name)}
+        return {n["node_id"]: n for n in self.client.node_executions(self.project, "development", name)}
 
     def wait_node(self, name: str, node: str, phase: str, deadline: float = 60.0) -> dict[str, Any]:
         end = time.monotonic() + deadline

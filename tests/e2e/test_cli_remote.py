@@ -8,9 +8,11 @@ import json
 import shutil
 import subprocess
 
+import boto3
 import pytest
 
 from tests.conftest import EXAMPLES
+from tests.support.asl import assert_deployed_valid
 from tests.support.cli import slipstream as run_cli
 from tests.support.cli import succeeded
 
@@ -55,7 +57,13 @@ def sandbox_home(tmp_path_factory):
     slipstream(home, "sandbox", "start", check=True)
     slipstream(home, "register", "examples", "--version", "v1", check=True)
     yield home
-    slipstream(home, "sandbox", "stop")
+    state = json.loads((home / "sandbox" / "state.json").read_text())
+    sfn = boto3.session.Session("sandbox", "sandbox", region_name=state["region"]).client(
+        "stepfunctions", endpoint_url=state["aws_endpoint_url"])
+    try:
+        assert_deployed_valid(sfn, "the `slipstream sandbox start` sandbox")
+    finally:
+        slipstream(home, "sandbox", "stop")
 
 
 @pytest.mark.parametrize("file, workflow, args, expected", EXAMPLE_RUNS, ids=[f"{r[0]}:{r[1]}" for r in EXAMPLE_RUNS])

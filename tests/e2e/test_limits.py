@@ -5,11 +5,6 @@ process of its own, as moto's interpreter finds its server through the process-w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import boto3
 import pytest
@@ -19,41 +14,20 @@ from slipstream.client import ApiClient
 from slipstream.config import ClientConfig
 from tests.conftest import EXAMPLES
 from tests.e2e.conftest import Runner
+from tests.support.sandbox_process import sandbox_process
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("small-sandbox")
-    env = {**os.environ, "SLIPSTREAM_SANDBOX_SETTINGS": json.dumps(
-        {"stack": "small", "distributed_map_threshold": 2, "max_nodes_per_machine": 2})}
-    process = subprocess.Popen([sys.executable, "-m", "slipstream.sandbox", str(folder)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = _wait_for_state(folder / "state.json", process)
-    client = ApiClient(ClientConfig(state["api_url"], "default", "development", "none"))
-    client.register(build_registration(client, [str(EXAMPLES)], "default", "development", "v1")[0])
-    sfn = boto3.session.Session("sandbox", "sandbox", region_name=state["region"]).client(
-        "stepfunctions", endpoint_url=state["aws_endpoint_url"])
-    yield sfn, Runner(client, "v1")
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def _wait_for_state(path, process, deadline: float = 60.0) -> dict:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if path.exists():
-            state = json.loads(path.read_text())
-            try:
-                urllib.request.urlopen(state["api_url"] + "/api/v1/health", timeout=2).close()
-                return state
-            except OSError:
-                pass
-        if process.poll() is not None:
-            raise AssertionError(f"the small sandbox exited with {process.returncode}")
-        time.sleep(0.1)
-    raise AssertionError("the small sandbox did not start")
+    with sandbox_process(tmp_path_factory.mktemp("small-sandbox"), stack="small", distributed_map_threshold=2,
+                         max_nodes_per_machine=2) as state:
+        client = ApiClient(ClientConfig(state["api_url"], "default", "development", "none"))
+        client.register(build_registration(client, [str(EXAMPLES)], "default", "development", "v1")[0])
+        sfn = boto3.session.Session("sandbox", "sandbox", region_name=state["region"]).client(
+            "stepfunctions", endpoint_url=state["aws_endpoint_url"])
+        yield sfn, Runner(client, "v1")
 
 
 def _executions(sfn) -> list[dict]:

@@ -33,6 +33,18 @@ def test_a_body_that_is_not_utf8_is_400(api):
     assert "not valid JSON" in error["message"]
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/projects", b'{"name": "lone-surrogate", "description": "\\ud800"}'),
+    ("/api/v1/register", b'{"specs": [{"kind": "task", "id": {"name": "\\udfff"}}]}'),
+    ("/api/v1/executions", b'{"project": "default", "domain": "development", "workflow": {"name": "x"}, '
+                           b'"inputs": {"s": "a\\ud800b"}}'),
+])
+def test_a_lone_surrogate_is_400_and_stores_nothing(api, path, body):
+    error = error_of(post(api, path, body), 400)
+    assert "not valid Unicode" in error["message"] and "lone surrogate" in error["message"]
+    assert "lone-surrogate" not in {p["name"] for p in api.list_projects()}
+
+
 def test_a_body_just_over_the_limit_is_413(api, sandbox):
     limit = sandbox.settings.max_body_bytes
     assert limit == 6 * 1024 * 1024

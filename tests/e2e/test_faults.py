@@ -1,0 +1,65 @@
+"""Faults in the session's sandbox: a task process killed from outside (as a pod is OOMKilled, evicted or
+lost with its node) fails or retries its node as soon as it dies, with an error that says so, rather than
+at the heartbeat timeout; a pod Kubernetes refuses fails its node at once with Kubernetes' own message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chalicelib.dispatch import KubernetesLauncher, PodConfig
+from chalicelib.dispatch.provisioner import NamespaceProvisioner
+from slipstream.cli.register import build_registration
+from slipstream.client import ApiClient
+from slipstream.config import ClientConfig
+from tests.e2e.conftest import Runner
+from tests.support.kube_emulator import core_v1, start_emulator
+
+pytestmark = pytest.mark.e2e
+WORKFLOWS = Path(__file__).parent / "workflows" / "faults.py"
+
+
+@pytest.fixture()
+def faults(api, project) -> Runner:
+    project_api = ApiClient(ClientConfig(api.config.api_url, project, "development", "none"))
+    project_api.register(build_registration(project_api, [str(WORKFLOWS)], project, "development", "v1")[0])
+    return Runner(project_api, "v1", project=project)
+
+
+def test_a_task_killed_on_every_attempt_fails_its_execution_saying_it_was_killed(faults):
+    execution = faults.run("faults.dies", {"x": 1})
+    assert execution["phase"] == "FAILED"
+    message = execution["error"]["message"]
+    assert "killed by SIGKILL before it reported" in message and "faults.killed" in message, message
+    # killed is a system error: retried like a lost pod (2 system retries), then the node fails
+    assert faults.nodes(execution["id"]["name"])["n0"]["attempts"] == 3
+
+
+def test_a_killed_task_is_retried_and_the_retry_succeeds(faults):
+    name = faults.start("faults.retried_after_kill", {"x": 1})["id"]["name"]
+    execution = faults.wait(name)
+    assert execution["phase"] == "SUCCEEDED", execution.get("error")
+    assert execution["outputs"] == {"o0": 1}  # the second attempt's number
+    assert faults.nodes(name)["n0"]["attempts"] == 2
+
+
+def test_a_pod_kubernetes_refuses_fails_its_node_at_once_with_kubernetes_message(sandbox, faults):
+    # GIVEN the dispatcher launching pods on a Kubernetes API server (the emulator, over HTTP)
+    url, stop = start_emulator()
+    core = core_v1(url)
+    NamespaceProvisioner(core).provision(faults.project, ["development"])
+    dispatcher = sandbox.services.dispatcher
+    local = dispatcher.launcher
+    dispatcher.launcher = KubernetesLauncher(core, PodConfig(default_image="registry.example/task:1",
+                                                             region="us-east-1", data_bucket="data"))
+    try:
+        # WHEN a task's pod has an environment variable name Kubernetes refuses
+        execution = faults.run("faults.refused_pod", {"x": 1})
+    finally:
+        dispatcher.launcher = local
+        stop()
+    # THEN the execution fails with the API server's message, naming the field, without retries
+    assert execution["phase"] == "FAILED"
+    message = execution["error"]["message"]
+    assert "Kubernetes refused pod" in message and "1BAD" in message, message

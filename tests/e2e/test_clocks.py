@@ -1,8 +1,8 @@
-"""Clocks start when the work starts (and a retry gets a clock, and a token, of its own): a pod that waits to be scheduled (a node scaling up, an image, a GPU)
-does not spend its task's timeout, the control plane keeps its token alive meanwhile, and a pod that never
-starts fails with the reason after the maximum pending time. The sandbox holds such pods back
-(SLIPSTREAM_SANDBOX_PENDING_SECONDS) in a sandbox of its own with short heartbeats, so a token that nobody
-kept alive would time out long before the pod starts."""
+"""Clocks start when the work starts, and a retry gets a clock, and a token, of its own. A pod that waits
+to be scheduled (a node scaling up, an image, a GPU) does not spend its task's timeout, the control plane
+keeps its token alive meanwhile, and a pod that never starts fails with the reason after the maximum
+pending time. The sandbox holds such pods back (SLIPSTREAM_SANDBOX_PENDING_SECONDS) in a sandbox of its own
+with short heartbeats, so a token that nobody kept alive would time out long before the pod starts."""
 
 from __future__ import annotations
 

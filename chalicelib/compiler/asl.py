@@ -234,11 +234,11 @@ class _Compiler:
         body: dict[str, Any] = {"t": "run", "n": node_id, "a.$": "$$.State.RetryCount"}
         if item:
             body["i.$"] = "$.i"
+        # The task's own timeout is the pod's (counted from its start), a pod's wait to be scheduled is bounded by
+        # the control plane (max_pending_seconds) and a wait for a free slot by nothing but the execution: so the
+        # state's own bound is the execution's, and the heartbeat catches an attempt nobody answers for.
         timeout = self.options.max_execution_seconds
-        if metadata["timeout_seconds"]:
-            timeout = (metadata["timeout_seconds"] + self.options.max_pending_seconds
-                       + self.options.timeout_slack_seconds)
-        extra = {"TimeoutSeconds": timeout, "HeartbeatSeconds": min(self.options.heartbeat_seconds, timeout - 1) or 1}
+        extra = {"TimeoutSeconds": timeout, "HeartbeatSeconds": min(self.options.heartbeat_seconds, timeout - 1)}
         retry = []
         if metadata["retries"]:
             retry.append({"ErrorEquals": [USER_ERROR, TIMEOUT_ERROR],

@@ -44,7 +44,7 @@ def test_task_options_become_retry_timeout_and_heartbeat(examples_on_path):
     assert run["Retry"][0]["MaxAttempts"] == 2 and "slipstream.UserError" in run["Retry"][0]["ErrorEquals"]
     slow = compile_asl(build_plan(reliability.too_slow.compile(LOCAL)), AslOptions(timeout_slack_seconds=5))
     run = _states(slow.definitions[slow.root])["R.n0"]
-    assert run["TimeoutSeconds"] == 2 + AslOptions().max_pending_seconds + 5
+    assert run["TimeoutSeconds"] == AslOptions().max_execution_seconds  # the pod enforces the task's own 2 s
     assert run["HeartbeatSeconds"] < run["TimeoutSeconds"]
 
 

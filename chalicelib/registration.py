@@ -3,12 +3,31 @@
 A batch is checked whole before anything is written, so a bad batch leaves the store as it was:
 shapes (JSON Schema), projects and domains, taken versions (409 unless the content is identical),
 then compilation of every workflow against its tasks and subworkflows (from the batch or the store),
-and every launch plan against its workflow. Writes follow: specs and closures to S3 (content-addressed),
-then conditional puts in DynamoDB. Each new workflow gets a default launch plan of its own name.
+and every launch plan against its workflow. Each new workflow gets a default launch plan of its own name.
+
+A batch becomes visible to readers all at once, or not at all — on DynamoDB as on moto:
+
+1. Specs and closures go to S3 first, content-addressed (a blob nobody points at is harmless).
+2. Every new version item, and its name item, is put with `batches = {B}`, B a fresh batch id; version puts
+   stay conditional (a taken version is a 409 unless its content is identical). Readers skip items none of
+   whose batches has committed, so nothing of the batch shows yet.
+3. One conditional put of the marker `BATCH#B / COMMIT` commits the batch: from that write on, every
+   item of B is visible. Readers use strongly consistent reads, so a read that sees the marker sees the
+   items written before it.
+
+Why a marker rather than TransactWriteItems: a transaction holds at most 100 items and a batch may hold
+a thousand specs (two items each), and a marker keeps one path for every size. Its cost is one extra
+read per batch a reader meets, remembered once committed (a commit is never undone).
+
+A version another batch stored with the same content but has not committed (in flight, or interrupted
+when its Lambda died) is joined: B is added to its batches, so it shows when either batch commits and
+every batch still appears whole. Re-running an interrupted registration therefore completes it. A
+version an interrupted batch stored with other content stays taken (409), as any stored version does.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -89,9 +108,11 @@ class RegistrationService:
         for (kind, ident), record in found.items():
             key = (kind, str(ident))
             if record.digest != content_hash(batch.specs[key]):
+                pending = "" if record.visible else \
+                    " (by a registration that has not completed: in flight, or interrupted)"
                 raise ConflictError(
                     f"{kind} [{ident}] is already registered with different content; versions are immutable: "
-                    "register under a new version (--version)"
+                    f"register under a new version (--version){pending}"
                 )
             batch.existing[key] = record
 
@@ -138,28 +159,45 @@ class RegistrationService:
         return closures
 
     def _write(self, batch: _Batch, closures: dict[str, Any]) -> list[dict[str, Any]]:
-        """Store every new entity; they were all validated, so the writes are independent and run in
-        parallel (a batch of hundreds costs a few round trips of wall time, not hundreds)."""
+        """Store every entity not yet visible as part of one new batch, then commit it (see the module
+        docstring). The entities were all validated, so the writes are independent and run in parallel
+        (a batch of hundreds costs a few round trips of wall time, not hundreds)."""
         order = {kind: i for i, kind in enumerate(KINDS)}
         ordered = sorted(batch.specs.items(), key=lambda item: order[item[0][0]])
+        batch_id = uuid.uuid4().hex
 
         def write(item: tuple[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
             (kind, key), spec = item
-            if (kind, key) in batch.existing:
-                return {"kind": kind, "id": spec["id"], "status": "unchanged"}
-            spec_key, digest = self.blobs.put_content_addressed("specs", spec)
-            closure_key = self.blobs.put_content_addressed("closures", closures[key])[0] if kind == "workflow" else None
-            ident = Identifier.from_dict(spec["id"])
-            if self.metadata.put_entity(kind, ident, digest, spec_key, closure_key):
-                return {"kind": kind, "id": spec["id"], "status": "created"}
-            record = self.metadata.get_entity(kind, ident)  # registered concurrently since we looked
-            if record is None or record.digest != digest:
-                raise ConflictError(f"{kind} [{key}] was registered concurrently with different content; "
-                                    "register under a new version")
-            return {"kind": kind, "id": spec["id"], "status": "unchanged"}
+            status = self._write_one(kind, spec, batch.existing.get((kind, key)), closures.get(key), batch_id)
+            return {"kind": kind, "id": spec["id"], "status": status}
 
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-            return list(pool.map(write, ordered))
+            results = list(pool.map(write, ordered))
+        created = sum(r["status"] == "created" for r in results)
+        if created:
+            self.metadata.commit_batch(batch_id, created)
+        return results
+
+    def _write_one(self, kind: str, spec: dict[str, Any], existing: EntityRecord | None, closure: Any,
+                   batch_id: str) -> str:
+        """"created" if this batch makes the entity visible, "unchanged" if it was visible already."""
+        if existing is not None and existing.visible:
+            return "unchanged"
+        ident = Identifier.from_dict(spec["id"])
+        digest = content_hash(spec)
+        if existing is None:
+            spec_key, digest = self.blobs.put_content_addressed("specs", spec)
+            closure_key = self.blobs.put_content_addressed("closures", closure)[0] if kind == "workflow" else None
+            if self.metadata.put_entity(kind, ident, digest, spec_key, closure_key, batch=batch_id):
+                return "created"
+            existing = self.metadata.get_entity(kind, ident, include_pending=True)  # stored since we looked
+            if existing is not None and existing.digest == digest and existing.visible:
+                return "unchanged"
+        if existing is None or existing.digest != digest or \
+                not self.metadata.join_batch(kind, ident, digest, batch_id):
+            raise ConflictError(f"{kind} [{ident}] was registered concurrently with different content; "
+                                "register under a new version")
+        return "created"
 
     # reads
 

@@ -38,7 +38,7 @@ def decode_token(token: str | None, partition: str, keys: set[str], partition_ke
 
 
 def parse_limit(raw: Any) -> int:
-    if raw is None or raw == "":
+    if raw is None:  # `?limit=` (empty) is refused below: the API documents an integer
         return DEFAULT_LIMIT
     try:
         limit = int(raw)

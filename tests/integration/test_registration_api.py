@@ -13,12 +13,13 @@ import pytest
 from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
 from slipstream.collect import collect_specs
 from tests.conftest import EXAMPLES
+from tests.integration.api_http import executions_path, kind_path, register_path, upload_path
 
 pytestmark = pytest.mark.integration
 
 
-def hello_specs(project: str, version: str = "v1") -> list[dict]:
-    return collect_specs([str(EXAMPLES / "hello.py")], project=project, domain="development", version=version)
+def hello_specs(project: str, version: str = "v1", domain: str = "development") -> list[dict]:
+    return collect_specs([str(EXAMPLES / "hello.py")], project=project, domain=domain, version=version)
 
 
 def by_kind(specs: list[dict], kind: str, name: str | None = None) -> dict:
@@ -123,11 +124,8 @@ def test_launch_plans_are_checked_against_their_workflow(api, project):
 
 
 def test_domains_and_projects_must_exist(api, project):
-    specs = hello_specs(project)
-    for spec in specs:
-        spec["id"]["domain"] = "qa"
     with pytest.raises(ValidationError, match=r"domain \[qa\] is not a domain of project"):
-        api.register(specs)
+        api.register(hello_specs(project, domain="qa"))
     with pytest.raises(NotFoundError, match=r"project \[nowhere\] does not exist"):
         api.register(hello_specs("nowhere"))
 
@@ -135,9 +133,9 @@ def test_domains_and_projects_must_exist(api, project):
 def test_per_kind_routes_accept_only_their_kind(api, project):
     specs = hello_specs(project)
     task = by_kind(specs, "task")
-    assert api.request("POST", "/api/v1/tasks", task)["entities"][0]["status"] == "created"
+    assert api.request("POST", kind_path("task", project), task)["entities"][0]["status"] == "created"
     with pytest.raises(ValidationError, match="registers task specs only"):
-        api.request("POST", "/api/v1/tasks", by_kind(specs, "workflow"))
+        api.request("POST", kind_path("task", project), by_kind(specs, "workflow"))
 
 
 def test_names_and_versions_are_listed_newest_first_with_pages(api, project):
@@ -173,17 +171,17 @@ def test_unknown_entities_are_404(api, project):
 
 
 @pytest.mark.parametrize("method, path, body", [
-    ("POST", "/api/v1/register", b"{not json"),
-    ("POST", "/api/v1/register", b""),
-    ("POST", "/api/v1/register", b'{"specs": []}'),
-    ("POST", "/api/v1/register", b'{"specs": [{"kind": "task"}]}'),
-    ("POST", "/api/v1/register", b'{"specs": "x"}'),
-    ("POST", "/api/v1/register", b'[1, 2]'),
+    ("POST", register_path("default"), b"{not json"),
+    ("POST", register_path("default"), b""),
+    ("POST", register_path("default"), b'{"specs": []}'),
+    ("POST", register_path("default"), b'{"specs": [{"kind": "task"}]}'),
+    ("POST", register_path("default"), b'{"specs": "x"}'),
+    ("POST", register_path("default"), b'[1, 2]'),
     ("POST", "/api/v1/projects", b'{"description": 5}'),
     ("POST", "/api/v1/projects", b'{"name": "ok-name", "description": 5}'),
-    ("POST", "/api/v1/executions", b'{"project": "default"}'),
-    ("POST", "/api/v1/executions", b'{"project": "default", "domain": "development", "workflow": "x"}'),
-    ("POST", "/api/v1/dataproxy/upload_location", b'{"project": "default", "domain": "development"}'),
+    ("POST", executions_path("default"), b'{"project": "other"}'),
+    ("POST", executions_path("default"), b'{"project": "default", "domain": "development", "workflow": "x"}'),
+    ("POST", upload_path("default"), b'{"project": "default", "domain": "development"}'),
     ("GET", "/api/v1/tasks/Bad_Project/development/x/y", None),
     ("GET", "/api/v1/executions/default/development?phase=SLEEPING", None),
 ])
@@ -196,18 +194,16 @@ def test_bad_requests_are_4xx_in_one_shape_never_5xx(api, method, path, body):
 def test_oversized_bodies_are_413(api, sandbox):
     limit = sandbox.settings.max_body_bytes
     body = json.dumps({"specs": ["x" * (limit + 10)]}).encode()
-    status, payload = raw(api, "POST", "/api/v1/register", body)
+    status, payload = raw(api, "POST", register_path("default"), body)
     assert status == 413 and payload["error"]["code"] == PayloadTooLargeError.code
 
 
 def test_upload_locations_are_content_addressed(api, project):
     digest = "ab" * 32
-    location = api.request("POST", "/api/v1/dataproxy/upload_location",
-                           {"project": project, "domain": "development", "digest": digest})
+    location = api.request("POST", upload_path(project), {"digest": digest})
     assert location["exists"] is False and location["uri"].endswith(f"{digest}.tar.gz")
     put = urllib.request.Request(location["upload_url"], data=b"bundle", method="PUT",
                                  headers={"Content-Type": "application/gzip"})
     urllib.request.urlopen(put, timeout=30).close()
-    again = api.request("POST", "/api/v1/dataproxy/upload_location",
-                        {"project": project, "domain": "development", "digest": digest})
+    again = api.request("POST", upload_path(project), {"digest": digest})
     assert again["exists"] is True and again["upload_url"] is None

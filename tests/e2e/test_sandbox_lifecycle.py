@@ -1,0 +1,139 @@
+"""`slipstream sandbox status` and `stop` as a user types them, with the sandbox busy, starting, hung or
+stopping: status follows the process (and its health check second), stop returns only once the process
+is gone. Processes are held with SIGSTOP to make "starting" and "not answering" happen for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slipstream.cli.register import build_registration
+from slipstream.client import ApiClient
+from slipstream.config import ClientConfig
+from tests.conftest import EXAMPLES
+from tests.support.cli import ROOT, slipstream, succeeded
+
+pytestmark = pytest.mark.e2e
+
+REGISTRATIONS = 20
+
+
+def _status(home: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    done = slipstream(home, "sandbox", "status", "--json", *args)
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _exists(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@pytest.fixture()
+def home(tmp_path: Path):
+    """A home for one test's sandbox; whatever the test leaves running is stopped at the end."""
+    yield tmp_path
+    slipstream(tmp_path, "sandbox", "stop", "--grace", "5")
+
+
+def _start_held(home: Path) -> tuple[subprocess.Popen[str], int]:
+    """`slipstream sandbox start` in the background, its sandbox process stopped (SIGSTOP) as soon as its
+    pid is announced, long before it can announce its API."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPSTREAM_")}
+    env.update(SLIPSTREAM_HOME=str(home))
+    starting = subprocess.Popen([sys.executable, "-m", "slipstream", "sandbox", "start"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid_file = home / "sandbox" / "sandbox.pid"
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert starting.poll() is None, starting.communicate()
+        time.sleep(0.01)
+    pid = int(json.loads(pid_file.read_text())["pid"])
+    os.kill(pid, signal.SIGSTOP)
+    return starting, pid
+
+
+def test_status_says_starting_then_running_then_unhealthy_while_it_does_not_answer(home):
+    starting, pid = _start_held(home)
+    try:
+        code, info = _status(home)
+        assert (code, info) == (3, {"running": False, "phase": "starting", "pid": pid, "api_url": None})
+        assert "sandbox is starting (pid" in slipstream(home, "sandbox", "status").stdout
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    out, err = starting.communicate(timeout=120)
+    assert starting.returncode == 0, err
+    assert "sandbox started: http://127.0.0.1:" in out
+    code, info = _status(home)
+    assert code == 0 and info["running"] is True and info["phase"] == "running" and info["pid"] == pid
+
+    os.kill(pid, signal.SIGSTOP)  # alive, but its API cannot answer
+    try:
+        code, info = _status(home, "--timeout", "1")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert code == 3 and info["phase"] == "unhealthy" and info["pid"] == pid and info["running"] is False
+    assert "did not answer its health check within 1s" in info["detail"]
+    assert _status(home)[0] == 0
+
+
+def test_status_under_load_says_running_and_stop_returns_once_the_process_is_gone(home):
+    succeeded(slipstream(home, "sandbox", "start"))
+    code, info = _status(home)
+    assert code == 0
+    pid, client = info["pid"], ApiClient(ClientConfig(info["api_url"], "default", "development", "none"))
+    paths = [str(EXAMPLES / m) for m in ("hello.py", "graphs.py", "subworkflows.py")]
+    batches = [build_registration(client, paths, "default", "development", f"load{i}")[0]
+               for i in range(REGISTRATIONS // 2)]
+    errors: list[BaseException] = []
+
+    def register(i: int) -> None:
+        try:
+            ApiClient(client.config).register(batches[i % len(batches)])
+        except BaseException as exc:
+            errors.append(exc)
+
+    load = [threading.Thread(target=register, args=(i,)) for i in range(REGISTRATIONS)]
+    for thread in load:
+        thread.start()
+    statuses = []
+    while any(thread.is_alive() for thread in load):
+        statuses.append(_status(home))
+    for thread in load:
+        thread.join()
+    assert errors == []
+    assert statuses, "no status was asked while the sandbox was under load"
+    assert {(code, info["phase"], info["pid"]) for code, info in statuses} == {(0, "running", pid)}
+
+    stopped = succeeded(slipstream(home, "sandbox", "stop"))
+    assert not _exists(pid), "`sandbox stop` returned while the sandbox process lived"
+    assert stopped.stdout.strip().splitlines() == ["sandbox stopped"]
+    assert _status(home) == (1, {"running": False, "api_url": None})
+    assert not (home / "sandbox" / "state.json").exists() and not (home / "sandbox" / "sandbox.pid").exists()
+
+
+def test_stop_kills_a_sandbox_that_does_not_stop_and_says_so(home):
+    succeeded(slipstream(home, "sandbox", "start"))
+    pid = _status(home)[1]["pid"]
+    os.kill(pid, signal.SIGSTOP)  # hung: it cannot act on SIGTERM
+    stopped = succeeded(slipstream(home, "sandbox", "stop", "--grace", "1"))
+    assert not _exists(pid)
+    assert f"did not stop within 1s of SIGTERM; killed it (SIGKILL, pid {pid})" in stopped.stdout
+    assert stopped.stdout.strip().endswith("sandbox stopped")
+    assert _status(home)[0] == 1
+    again = succeeded(slipstream(home, "sandbox", "stop"))
+    assert again.stdout.strip() == "sandbox is not running"

@@ -1,7 +1,9 @@
 """The control plane's HTTP API and event handlers: AWS Lambda behind API Gateway, or served locally by
 the sandbox. Each route is a few lines that delegate to chalicelib; paths follow FlyteAdmin's REST shape.
 
-On AWS every route uses IAM (SigV4) authorization; the sandbox listens on 127.0.0.1 only.
+On AWS every route uses IAM (SigV4) authorization; the sandbox listens on 127.0.0.1 only. Every route that
+touches a project's data has `{project}/{domain}` in its path, where an IAM policy's resource ARN can scope a
+caller to one project-domain (chalicelib.scope; README "Scoping callers to a project and domain").
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from chalice import Chalice, IAMAuthorizer, Rate
 from chalicelib.api import handles_errors, json_response, query_param, read_json
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError
+from chalicelib.executions import EXECUTION_NAME
+from chalicelib.scope import check_specs_in_scope, path_scope, scoped_body
 from chalicelib.services import Services, kubernetes_launcher
 from chalicelib.spec import Identifier, check_name
 from chalicelib.store.pagination import parse_limit
@@ -27,6 +31,8 @@ ENTITY_ROUTES = (("tasks", "task_ids", "task"), ("workflows", "workflow_ids", "w
                  ("launch_plans", "launch_plan_ids", "launch_plan"))
 
 MAX_DESCRIPTION = 1000
+# A node of an execution: its id, `<id>.<index>` for a map item, `<parent>/<id>` below a dynamic node.
+NODE_PATH = re.compile(r"^[A-Za-z0-9_.\-]{1,128}(/[A-Za-z0-9_.\-]{1,128}){0,7}$(?!\n)")
 
 _services: Services | None = None
 
@@ -95,46 +101,51 @@ def get_project(project: str) -> dict[str, Any]:
     return services().metadata.get_project(check_name("project", project))
 
 
-@app.route("/api/v1/register", methods=["POST"], authorizer=iam)
+@app.route("/api/v1/projects/{project}/domains/{domain}/register", methods=["POST"], authorizer=iam)
 @handles_errors
-def register_batch() -> Any:
-    """Register tasks, workflows and launch plans together, checked as one batch."""
+def register_batch(project: str, domain: str) -> Any:
+    """Register tasks, workflows and launch plans of one project-domain together, checked as one batch."""
+    scope = path_scope(project, domain)
     body = _body()
     specs = body.get("specs") if isinstance(body, dict) else None
+    check_specs_in_scope(specs, *scope)
     return json_response({"entities": services().registration.register(specs)}, 201)
 
 
 def _add_entity_routes(plural: str, ids_path: str, kind: str) -> None:
-    def register() -> Any:
+    def register(project: str, domain: str) -> Any:
+        scope = path_scope(project, domain)
         body = _body()
         specs = body.get("specs") if isinstance(body, dict) and "specs" in body else [body]
         if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
             raise ValidationError(f'send one {kind} spec (a JSON object) or {{"specs": [...]}} of them')
         wrong = [s.get("kind") for s in specs if s.get("kind") != kind]
         if wrong:
-            raise ValidationError(f"/api/v1/{plural} registers {kind} specs only, got kind {wrong[0]!r}; "
-                                  "use /api/v1/register for a mixed batch")
+            raise ValidationError(f"/api/v1/{plural}/{{project}}/{{domain}} registers {kind} specs only, got kind "
+                                  f"{wrong[0]!r}; use /api/v1/projects/{{project}}/domains/{{domain}}/register for "
+                                  "a mixed batch")
+        check_specs_in_scope(specs, *scope)
         return json_response({"entities": services().registration.register(specs)}, 201)
 
     def list_names(project: str, domain: str) -> dict[str, Any]:
         request = app.current_request
         items, token = services().metadata.list_names(
-            kind, check_name("project", project), check_name("domain", domain),
-            parse_limit(query_param(request, "limit")), query_param(request, "token"))
+            kind, *path_scope(project, domain), parse_limit(query_param(request, "limit")),
+            query_param(request, "token"))
         return {"entities": items, "token": token}
 
     def list_versions(project: str, domain: str, name: str) -> dict[str, Any]:
         request = app.current_request
         items, token = services().metadata.list_versions(
-            kind, check_name("project", project), check_name("domain", domain), check_name("name", name),
+            kind, *path_scope(project, domain), check_name("name", name),
             parse_limit(query_param(request, "limit")), query_param(request, "token"))
         return {"entities": items, "token": token}
 
     def get_one(project: str, domain: str, name: str, version: str) -> dict[str, Any]:
         return services().registration.get(kind, Identifier(project, domain, name, version))
 
-    app.route(f"/api/v1/{plural}", methods=["POST"], authorizer=iam, name=f"register_{kind}")(
-        handles_errors(register))
+    app.route(f"/api/v1/{plural}/{{project}}/{{domain}}", methods=["POST"], authorizer=iam,
+              name=f"register_{kind}")(handles_errors(register))
     app.route(f"/api/v1/{ids_path}/{{project}}/{{domain}}", methods=["GET"], authorizer=iam,
               name=f"list_{kind}_names")(handles_errors(list_names))
     app.route(f"/api/v1/{plural}/{{project}}/{{domain}}/{{name}}", methods=["GET"], authorizer=iam,
@@ -147,14 +158,15 @@ for _plural, _ids, _kind in ENTITY_ROUTES:
     _add_entity_routes(_plural, _ids, _kind)
 
 
-@app.route("/api/v1/dataproxy/upload_location", methods=["POST"], authorizer=iam)
+@app.route("/api/v1/dataproxy/{project}/{domain}/upload_location", methods=["POST"], authorizer=iam)
 @handles_errors
-def upload_location() -> dict[str, Any]:
+def upload_location(project: str, domain: str) -> dict[str, Any]:
     """Where the CLI uploads a code bundle: content-addressed, so an unchanged tree is uploaded once."""
-    body = _body()
-    project = check_name("project", (body or {}).get("project")) if isinstance(body, dict) else None
-    domain = check_name("domain", body.get("domain")) if isinstance(body, dict) else None
-    digest = body.get("digest") if isinstance(body, dict) else None
+    project, domain = path_scope(project, domain)
+    body = scoped_body(_body(), project, domain)
+    if not isinstance(body, dict):
+        raise ValidationError('send {"digest": "<sha256 of the content>", "filename"?: "<name of an input file>"}')
+    digest = body.get("digest")
     if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ValidationError("digest must be the sha256 of the bundle, 64 lowercase hex characters")
     domains = services().metadata.get_project(project)["domains"]
@@ -171,15 +183,19 @@ def upload_location() -> dict[str, Any]:
     return {"uri": blobs.uri(key), "exists": exists, "upload_url": None if exists else blobs.presigned_put(key)}
 
 
-def _execution_scope(project: str, domain: str) -> tuple[str, str]:
-    return check_name("project", project), check_name("domain", domain)
+def _execution(project: str, domain: str, name: str) -> tuple[str, str, str]:
+    scope = path_scope(project, domain)
+    if not EXECUTION_NAME.fullmatch(name):
+        raise ValidationError(f"execution name [{name[:100]}] is not valid: use lowercase letters, digits and '-', "
+                              "starting with a letter, at most 40 characters")
+    return *scope, name
 
 
-@app.route("/api/v1/executions", methods=["POST"], authorizer=iam)
+@app.route("/api/v1/executions/{project}/{domain}", methods=["POST"], authorizer=iam)
 @handles_errors
-def create_execution() -> Any:
+def create_execution(project: str, domain: str) -> Any:
     """Start a workflow or launch plan; a client-given name makes this idempotent (200 when it exists)."""
-    execution, created = services().executions.create(_body())
+    execution, created = services().executions.create(scoped_body(_body(), *path_scope(project, domain)))
     return json_response(execution, 201 if created else 200)
 
 
@@ -187,8 +203,11 @@ def create_execution() -> Any:
 @handles_errors
 def list_executions(project: str, domain: str) -> dict[str, Any]:
     request = app.current_request
+    phase = query_param(request, "phase")
+    if phase == "":
+        raise ValidationError("phase [] is empty: name one (?phase=RUNNING) or leave ?phase= out for all")
     return services().executions.list(
-        *_execution_scope(project, domain), phase=query_param(request, "phase"),
+        *path_scope(project, domain), phase=phase,
         workflow=query_param(request, "workflow"), limit=parse_limit(query_param(request, "limit")),
         token=query_param(request, "token"))
 
@@ -196,37 +215,44 @@ def list_executions(project: str, domain: str) -> dict[str, Any]:
 @app.route("/api/v1/executions/{project}/{domain}/{name}", methods=["GET"], authorizer=iam)
 @handles_errors
 def get_execution(project: str, domain: str, name: str) -> dict[str, Any]:
-    return services().executions.get(*_execution_scope(project, domain), name)
+    return services().executions.get(*_execution(project, domain, name))
 
 
 @app.route("/api/v1/executions/{project}/{domain}/{name}/nodes", methods=["GET"], authorizer=iam)
 @handles_errors
 def list_node_executions(project: str, domain: str, name: str) -> dict[str, Any]:
-    return {"nodes": services().executions.nodes(*_execution_scope(project, domain), name)}
+    return {"nodes": services().executions.nodes(*_execution(project, domain, name))}
 
 
 @app.route("/api/v1/executions/{project}/{domain}/{name}/logs", methods=["GET"], authorizer=iam)
 @handles_errors
 def node_logs(project: str, domain: str, name: str) -> dict[str, Any]:
+    execution = _execution(project, domain, name)
     node = query_param(app.current_request, "node")
     if not node:
         raise ValidationError("name the node: ?node=<node id>")
-    return {"node": node, "logs": services().executions.logs(*_execution_scope(project, domain), name, node)}
+    if not NODE_PATH.fullmatch(node):
+        raise ValidationError(f"node [{node[:200]}] is not a node id: use <node id>, <node id>.<item> or "
+                              "<parent node>/<node id>, as `slipstream get execution <name>` lists them")
+    return {"node": node, "logs": services().executions.logs(*execution, node)}
 
 
 @app.route("/api/v1/executions/{project}/{domain}/{name}/terminate", methods=["POST"], authorizer=iam)
 @handles_errors
 def terminate_execution(project: str, domain: str, name: str) -> dict[str, Any]:
-    return services().executions.terminate(*_execution_scope(project, domain), name)
+    return services().executions.terminate(*_execution(project, domain, name))
 
 
 @app.route("/api/v1/executions/{project}/{domain}/{name}/relaunch", methods=["POST"], authorizer=iam)
 @handles_errors
 def relaunch_execution(project: str, domain: str, name: str) -> Any:
+    execution = _execution(project, domain, name)
     raw = app.current_request.raw_body
     body = _body() if raw and raw.strip() else {}
     new_name = body.get("name") if isinstance(body, dict) else None
-    return json_response(services().executions.relaunch(*_execution_scope(project, domain), name, new_name), 201)
+    if not isinstance(body, dict) or (new_name is not None and not isinstance(new_name, str)):
+        raise ValidationError('send {} or {"name": "<new execution name>"}')
+    return json_response(services().executions.relaunch(*execution, new_name), 201)
 
 
 @app.on_sqs_message(queue="slipstream-dispatch", batch_size=10)

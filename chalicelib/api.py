@@ -70,5 +70,11 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def query_param(request: Any, name: str) -> str | None:
+    """`?name=` once, or None; 400 if given more than once (API Gateway would pass on only the last)."""
     params = request.query_params or {}
-    return params.get(name)
+    if name not in params:
+        return None
+    values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+    if len(values) > 1:
+        raise ValidationError(f"query parameter [{name}] is given {len(values)} times; give it once")
+    return values[0]

@@ -41,7 +41,7 @@ def check_spec_shape(spec: Any) -> None:
 
     kind = spec.get("kind")
     validators = _validators()
-    if kind not in validators:
+    if not isinstance(kind, str) or kind not in validators:  # a JSON object or list is unhashable
         raise ValidationError(f"spec kind [{kind}] is unknown: use one of {', '.join(validators)}")
     error = best_match(validators[kind].iter_errors(spec))
     if error is not None:

@@ -42,3 +42,22 @@ def error_of(status_and_payload: tuple[int, Any], status: int) -> dict[str, str]
 
 def entity_path(kind: str, project: str, name: str, version: str, domain: str = DOMAIN) -> str:
     return f"/api/v1/{kind}s/{project}/{domain}/{name}/{version}"
+
+
+def register_path(project: str, domain: str = DOMAIN) -> str:
+    """The mixed-batch registration route of one project-domain."""
+    return f"/api/v1/projects/{project}/domains/{domain}/register"
+
+
+def kind_path(kind: str, project: str, domain: str = DOMAIN) -> str:
+    """The registration route of one kind ("task", "workflow", "launch_plan") in one project-domain."""
+    return f"/api/v1/{kind}s/{project}/{domain}"
+
+
+def upload_path(project: str, domain: str = DOMAIN) -> str:
+    return f"/api/v1/dataproxy/{project}/{domain}/upload_location"
+
+
+def executions_path(project: str, domain: str = DOMAIN) -> str:
+    """Create (POST) and list (GET) executions of one project-domain."""
+    return f"/api/v1/executions/{project}/{domain}"

@@ -11,11 +11,11 @@ import pytest
 from slipstream import workflow
 from slipstream.serialization import SerializationSettings, serialize
 from tests.integration import sdk_entities as sdk
-from tests.integration.api_http import DOMAIN, call, entity_path, error_of
+from tests.integration.api_http import DOMAIN, call, entity_path, error_of, kind_path, register_path
 
 pytestmark = pytest.mark.integration
 
-KIND_ROUTES = {"task": "/api/v1/tasks", "workflow": "/api/v1/workflows", "launch_plan": "/api/v1/launch_plans"}
+KINDS = ["task", "workflow", "launch_plan"]
 
 
 def key(spec: dict) -> tuple[str, str, str]:
@@ -97,7 +97,7 @@ def test_per_kind_reregistration_is_unchanged(api, project):
     specs = sdk.specs(project)
     api.register(specs)
     task = sdk.one(specs, "task", sdk.DOUBLE)
-    assert api.request("POST", "/api/v1/tasks", task)["entities"] == [
+    assert api.request("POST", kind_path("task", project), task)["entities"] == [
         {"kind": "task", "id": task["id"], "status": "unchanged"}]
 
 
@@ -116,13 +116,13 @@ def test_other_content_under_a_taken_version_is_409_and_stores_nothing(api, proj
     name, change = CHANGES[kind]
     changed = copy.deepcopy(sdk.one(specs, kind, name))
     change(changed)
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": [changed]}), 409)
+    error = error_of(call(api, "POST", register_path(project), {"specs": [changed]}), 409)
     assert error["code"] == "Conflict"
     assert f"{kind} [{project}/{DOMAIN}/{name}@v1]" in error["message"]
     assert "register under a new version" in error["message"]
     assert stored(api, project, specs) == before
     # the per-kind route refuses it the same way
-    error = error_of(call(api, "POST", KIND_ROUTES[kind], changed), 409)
+    error = error_of(call(api, "POST", kind_path(kind, project), changed), 409)
     assert f"{name}@v1" in error["message"]
     assert stored(api, project, specs) == before
 
@@ -145,7 +145,7 @@ def test_the_same_entity_twice_in_a_batch(api, project):
     other["id"]["version"] = "v2"
     changed = copy.deepcopy(other)
     changed["metadata"]["retries"] = 1
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": [other, changed]}), 409)
+    error = error_of(call(api, "POST", register_path(project), {"specs": [other, changed]}), 409)
     assert "twice in the batch" in error["message"]
     assert_none_stored(api, project, [other])
 
@@ -153,14 +153,15 @@ def test_the_same_entity_twice_in_a_batch(api, project):
 def test_a_workflow_compiles_against_tasks_registered_earlier(api, project):
     specs = sdk.specs(project)
     for name in (sdk.DOUBLE, sdk.LABEL):
-        status, body = call(api, "POST", "/api/v1/tasks", sdk.one(specs, "task", name))
+        status, body = call(api, "POST", kind_path("task", project), sdk.one(specs, "task", name))
         assert status == 201 and body["entities"][0]["status"] == "created", body
     assert_none_stored(api, project, [sdk.one(specs, "workflow", sdk.PIPELINE)])
-    status, body = call(api, "POST", "/api/v1/workflows", {"specs": [sdk.one(specs, "workflow", sdk.PIPELINE)]})
+    status, body = call(api, "POST", kind_path("workflow", project),
+                        {"specs": [sdk.one(specs, "workflow", sdk.PIPELINE)]})
     assert status == 201, body
     assert sorted((e["kind"], e["id"]["name"], e["status"]) for e in body["entities"]) == [
         ("launch_plan", sdk.PIPELINE, "created"), ("workflow", sdk.PIPELINE, "created")]
-    status, body = call(api, "POST", "/api/v1/launch_plans", sdk.one(specs, "launch_plan", sdk.FIXED))
+    status, body = call(api, "POST", kind_path("launch_plan", project), sdk.one(specs, "launch_plan", sdk.FIXED))
     assert status == 201 and body["entities"] == [
         {"kind": "launch_plan", "id": sdk.one(specs, "launch_plan", sdk.FIXED)["id"], "status": "created"}]
     assert api.get_entity("workflow", project, DOMAIN, sdk.PIPELINE, "v1")["closure_key"]
@@ -247,7 +248,7 @@ def unknown_plan_input(specs: list[dict]) -> str:
 def test_compile_errors_are_400_and_the_batch_is_refused_whole(api, project, breaks, code):
     specs = sdk.specs(project)
     expected = breaks(specs)
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert error["code"] == code, error
     assert expected in error["message"].lower()
     assert_none_stored(api, project, [*specs, default_plan_of(sdk.one(specs, "workflow", sdk.PIPELINE))])
@@ -256,14 +257,14 @@ def test_compile_errors_are_400_and_the_batch_is_refused_whole(api, project, bre
 def test_an_unknown_task_is_named_in_the_error(api, project):
     specs = sdk.specs(project)
     missing_task(specs)
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert f"{project}/{DOMAIN}/{sdk.MODULE}.missing@v1" in error["message"]
 
 
 def test_a_workflow_alone_does_not_find_tasks_of_another_version(api, project):
     api.register([s for s in sdk.specs(project, "v1") if s["kind"] == "task"])
     workflow = sdk.one(sdk.specs(project, "v2"), "workflow", sdk.PIPELINE)
-    error = error_of(call(api, "POST", "/api/v1/workflows", workflow), 400)
+    error = error_of(call(api, "POST", kind_path("workflow", project), workflow), 400)
     assert error["code"] == "UnknownReference" and "@v2" in error["message"]
     assert_none_stored(api, project, [workflow])
 
@@ -272,7 +273,7 @@ def test_a_cycle_through_upstream_only_is_refused(api, project):
     specs = sdk.specs(project)
     nodes = sdk.one(specs, "workflow", sdk.PIPELINE)["nodes"]
     nodes[0]["upstream"] = ["n1"]  # n1 reads n0's output already
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert "cycle" in error["message"].lower()
 
 
@@ -301,28 +302,26 @@ def test_bad_names_in_identifiers_are_400(api, project, kind, path, value):
     specs = sdk.specs(project)
     name = {"task": sdk.DOUBLE, "workflow": sdk.PIPELINE, "launch_plan": sdk.FIXED}[kind]
     set_in(sdk.one(specs, kind, name), path, value)
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert error["code"] in {"ValidationError", "UnknownReference"}, error
     assert_none_stored(api, project, sdk.specs(project))
 
 
-@pytest.mark.parametrize("kind", list(KIND_ROUTES))
+@pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_route_refuses_other_kinds(api, project, kind):
     specs = sdk.specs(project)
     others = [s for s in specs if s["kind"] != kind]
     for other in others:
-        error = error_of(call(api, "POST", KIND_ROUTES[kind], other), 400)
+        error = error_of(call(api, "POST", kind_path(kind, project), other), 400)
         assert f"registers {kind} specs only" in error["message"] and repr(other["kind"]) in error["message"]
     mixed = [s for s in specs if s["kind"] == kind][:1] + others[:1]
-    error_of(call(api, "POST", KIND_ROUTES[kind], {"specs": mixed}), 400)
+    error_of(call(api, "POST", kind_path(kind, project), {"specs": mixed}), 400)
     assert_none_stored(api, project, specs)
 
 
 def test_an_unknown_domain_is_400(api, project):
-    specs = sdk.specs(project)
-    for spec in specs:
-        spec["id"]["domain"] = "qa"
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    specs = copy.deepcopy(serialize([sdk.pipeline, sdk.fixed_pipeline], SerializationSettings(project, "qa", "v1")))
+    error = error_of(call(api, "POST", register_path(project, "qa"), {"specs": specs}), 400)
     assert f"domain [qa] is not a domain of project [{project}]" in error["message"]
     for spec in specs:
         status, _ = call(api, "GET", entity_path(spec["kind"], project, spec["id"]["name"], "v1", domain="qa"))
@@ -331,15 +330,16 @@ def test_an_unknown_domain_is_400(api, project):
 
 def test_an_unknown_project_is_404(api):
     specs = sdk.specs("nowhere-to-be-found")
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 404)
+    error = error_of(call(api, "POST", register_path("nowhere-to-be-found"), {"specs": specs}), 404)
     assert error["code"] == "NotFound" and "project [nowhere-to-be-found] does not exist" in error["message"]
 
 
-def test_a_batch_with_one_unknown_project_stores_nothing(api, project):
+def test_a_batch_with_one_spec_of_another_project_is_400_and_stores_nothing(api, project):
     specs = sdk.specs(project)
     stray = copy.deepcopy(sdk.one(specs, "task", sdk.DOUBLE))
     stray["id"]["project"] = "nowhere-to-be-found"
-    error_of(call(api, "POST", "/api/v1/register", {"specs": [*specs, stray]}), 404)
+    error = error_of(call(api, "POST", register_path(project), {"specs": [*specs, stray]}), 400)
+    assert "names project [nowhere-to-be-found]" in error["message"]
     assert_none_stored(api, project, specs)
 
 
@@ -347,14 +347,14 @@ def test_a_batch_with_one_conflict_stores_nothing(api, project):
     api.register([sdk.one(sdk.specs(project), "task", sdk.DOUBLE)])
     specs = sdk.specs(project)
     sdk.one(specs, "task", sdk.DOUBLE)["metadata"]["retries"] = 5
-    error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 409)
+    error_of(call(api, "POST", register_path(project), {"specs": specs}), 409)
     assert_none_stored(api, project, [s for s in specs if s["id"]["name"] != sdk.DOUBLE])
     assert api.get_entity("task", project, DOMAIN, sdk.DOUBLE, "v1")["spec"]["metadata"]["retries"] == 0
 
 
 def test_a_launch_plan_of_an_unregistered_workflow_is_400(api, project):
     plan = sdk.one(sdk.specs(project), "launch_plan", sdk.FIXED)
-    error = error_of(call(api, "POST", "/api/v1/launch_plans", plan), 400)
+    error = error_of(call(api, "POST", kind_path("launch_plan", project), plan), 400)
     assert f"{sdk.PIPELINE}@v1" in error["message"] and "register the workflow first" in error["message"]
     assert_none_stored(api, project, [plan])
 
@@ -393,13 +393,13 @@ def test_a_task_whose_pod_kubernetes_would_refuse_is_400_and_stores_nothing(api,
     specs = sdk.specs(project)
     sdk.one(specs, "task", sdk.DOUBLE)["container"].update(container)
     # WHEN it is registered THEN the whole batch is refused, naming the task, the field, the value and a fix
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert error["code"] == "ValidationError"
     assert error["message"].startswith(f"task [{project}/{DOMAIN}/{sdk.DOUBLE}@v1]: {message}")
     assert_none_stored(api, project, specs)
     # the per-kind route answers the same
     task = sdk.one(specs, "task", sdk.DOUBLE)
-    assert error_of(call(api, "POST", "/api/v1/tasks", task), 400)["message"] == error["message"]
+    assert error_of(call(api, "POST", kind_path("task", project), task), 400)["message"] == error["message"]
 
 
 def test_resources_kubernetes_accepts_register_in_any_units(api, project):

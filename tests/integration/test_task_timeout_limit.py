@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.executions import asl_options
 from tests.integration import sdk_entities as sdk
-from tests.integration.api_http import call, error_of
+from tests.integration.api_http import call, error_of, kind_path, register_path
 from tests.integration.test_register_entities import assert_none_stored, default_plan_of
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ def _with_timeout(specs: list[dict], seconds: int) -> list[dict]:
 def test_a_timeout_above_the_limit_is_400_naming_the_task_and_the_batch_stores_nothing(api, project, sandbox):
     limit = asl_options(sandbox.settings).max_task_timeout_seconds
     specs = _with_timeout(sdk.specs(project), limit + 1)
-    error = error_of(call(api, "POST", "/api/v1/register", {"specs": specs}), 400)
+    error = error_of(call(api, "POST", register_path(project), {"specs": specs}), 400)
     assert error["code"] == "ValidationError"
     assert f"task [{sdk.DOUBLE}] has a timeout of {limit + 1}s, above the maximum of {limit}s" in error["message"]
     assert_none_stored(api, project, [*specs, default_plan_of(sdk.one(specs, "workflow", sdk.PIPELINE))])
@@ -31,7 +31,7 @@ def test_a_timeout_above_the_limit_is_400_naming_the_task_and_the_batch_stores_n
 def test_a_task_alone_is_refused_too(api, project, sandbox):
     limit = asl_options(sandbox.settings).max_task_timeout_seconds
     task = sdk.one(_with_timeout(sdk.specs(project), 10 * limit), "task", sdk.DOUBLE)
-    error = error_of(call(api, "POST", "/api/v1/tasks", task), 400)
+    error = error_of(call(api, "POST", kind_path("task", project), task), 400)
     assert sdk.DOUBLE in error["message"] and str(limit) in error["message"]
     assert_none_stored(api, project, [task])
 

@@ -8,11 +8,9 @@ import urllib.request
 
 import pytest
 
-from tests.integration.api_http import DOMAIN, call, error_of
+from tests.integration.api_http import DOMAIN, call, error_of, upload_path
 
 pytestmark = pytest.mark.integration
-
-PATH = "/api/v1/dataproxy/upload_location"
 
 
 def put(url: str, data: bytes, content_type: str = "application/gzip") -> int:
@@ -22,7 +20,7 @@ def put(url: str, data: bytes, content_type: str = "application/gzip") -> int:
 
 
 def location(api, project: str, digest: str, **extra) -> dict:
-    status, body = call(api, "POST", PATH, {"project": project, "domain": DOMAIN, "digest": digest, **extra})
+    status, body = call(api, "POST", upload_path(project), {"digest": digest, **extra})
     assert status == 200, body
     return body
 
@@ -30,12 +28,12 @@ def location(api, project: str, digest: str, **extra) -> dict:
 @pytest.mark.parametrize("digest", ["", "abc", "a" * 63, "a" * 65, "AB" * 32, "g" * 64, " " + "a" * 63,
                                     "a" * 63 + "\n", 5, None, ["a" * 64]])
 def test_a_digest_that_is_not_a_sha256_is_400(api, project, digest):
-    error = error_of(call(api, "POST", PATH, {"project": project, "domain": DOMAIN, "digest": digest}), 400)
+    error = error_of(call(api, "POST", upload_path(project), {"digest": digest}), 400)
     assert "digest must be the sha256" in error["message"]
 
 
 def test_a_missing_digest_is_400(api, project):
-    error = error_of(call(api, "POST", PATH, {"project": project, "domain": DOMAIN}), 400)
+    error = error_of(call(api, "POST", upload_path(project), {}), 400)
     assert "digest" in error["message"]
 
 
@@ -63,7 +61,7 @@ def test_bundles_are_per_project_and_domain(api, project):
     assert put(location(api, project, digest)["upload_url"], data) == 200
     assert location(api, project, digest)["exists"] is True
     assert location(api, "default", digest)["exists"] is False
-    status, staging = call(api, "POST", PATH, {"project": project, "domain": "staging", "digest": digest})
+    status, staging = call(api, "POST", upload_path(project, "staging"), {"digest": digest})
     assert status == 200 and staging["exists"] is False
 
 
@@ -95,15 +93,29 @@ def test_input_files_are_keyed_by_digest_and_name(api, sandbox, project, tmp_pat
 
 @pytest.mark.parametrize("filename", ["../escape", "a/b", "", "sp ace.txt", "x" * 201, 5, "..", "a\n"])
 def test_a_filename_that_is_not_a_plain_name_is_400(api, project, filename):
-    error = error_of(call(api, "POST", PATH, {"project": project, "domain": DOMAIN, "digest": "a" * 64,
-                                              "filename": filename}), 400)
+    error = error_of(call(api, "POST", upload_path(project), {"digest": "a" * 64, "filename": filename}), 400)
     assert "filename" in error["message"]
 
 
-@pytest.mark.parametrize("body", [{"project": "Bad_Project", "domain": DOMAIN, "digest": "a" * 64},
-                                  {"project": "default", "domain": "Bad Domain", "digest": "a" * 64},
-                                  {"domain": DOMAIN, "digest": "a" * 64}, [], "x", None])
-def test_bad_scopes_and_bodies_are_400(api, body):
-    error = error_of(call(api, "POST", PATH, body) if body is not None else
-                     call(api, "POST", PATH, None), 400)
+@pytest.mark.parametrize("path", [upload_path("Bad_Project"), upload_path("default", "Bad%20Domain"),
+                                  upload_path("default", "nowhere")])
+def test_bad_scopes_are_400(api, path):
+    error = error_of(call(api, "POST", path, {"digest": "a" * 64}), 400)
     assert error["code"] == "ValidationError"
+
+
+@pytest.mark.parametrize("body", [[], "x", None])
+def test_bodies_that_are_not_objects_are_400(api, body):
+    error = error_of(call(api, "POST", upload_path("default"), body), 400)
+    assert error["code"] == "ValidationError"
+
+
+@pytest.mark.parametrize("body", [{"project": "other", "digest": "a" * 64}, {"domain": "staging", "digest": "a" * 64}])
+def test_a_body_naming_another_scope_than_the_path_is_400(api, project, body):
+    error = error_of(call(api, "POST", upload_path(project), body), 400)
+    assert "but the path is" in error["message"] and f"/{project}/{DOMAIN}" in error["message"]
+
+
+def test_a_body_naming_the_paths_own_scope_is_accepted(api, project):
+    status, body = call(api, "POST", upload_path(project), {"project": project, "domain": DOMAIN, "digest": "b" * 64})
+    assert status == 200 and f"/bundles/{project}/{DOMAIN}/" in body["uri"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -11,9 +12,16 @@ from chalice.test import Client
 from openapi_spec_validator import validate
 
 import app
+from chalicelib.executions import EXECUTION_NAME
+from chalicelib.spec import identifiers as ids
 
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
 ERROR_STATUSES = {"400", "404", "409", "413"}
+# Routes that act on no project's data, or on a whole project: an administrator's (see the README's policy).
+UNSCOPED = PUBLIC | {"/api/v1/projects", "/api/v1/projects/{project}", "/api/v1/projects/{project}/provision"}
+# What the server enforces (chalicelib.spec.identifiers, chalicelib.executions, app.NODE_PATH), as documented.
+NAMES = {"project": (ids.PROJECT_PATTERN, 40), "domain": (ids.DOMAIN_PATTERN, 20), "name": (ids.NAME_PATTERN, 200),
+         "version": (ids.VERSION_PATTERN, 128), "execution": (EXECUTION_NAME, 40), "node": (app.NODE_PATH, 1024)}
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +137,64 @@ def test_a_body_that_is_not_json_gets_the_documented_415(document):
     assert answered.status_code == 415
     schema = document["components"]["schemas"]["ChaliceError"]
     assert set(json.loads(answered.body)) == set(schema["required"]) == set(schema["properties"])
+
+
+def _named(kind: str) -> dict[str, Any]:
+    pattern, length = NAMES[kind]
+    return {"type": "string", "pattern": pattern.pattern, "maxLength": length}
+
+
+def test_every_route_of_a_projects_data_has_project_and_domain_in_its_path():
+    """IAM sees the path, never the body: this is what lets a policy scope a caller to one project-domain."""
+    for path in app.app.routes:
+        if path not in UNSCOPED:
+            assert re.match(r"/api/v1/(\w+/)?({project}/{domain}|projects/{project}/domains/{domain})(/|$)", path), path
+
+
+def test_path_parameters_state_the_name_patterns_the_server_enforces(document):
+    kinds = {"project": "project", "domain": "domain", "version": "version"}
+    for path, method, op in _operations(document):
+        for parameter in (_resolve(document, p) for p in op.get("parameters", [])):
+            if parameter["in"] == "path":
+                kind = kinds.get(parameter["name"]) or ("execution" if path.startswith("/api/v1/executions/")
+                                                        else "name")
+                assert parameter["schema"] == _named(kind), f"{method.upper()} {path} {parameter['name']}"
+    logs = document["paths"]["/api/v1/executions/{project}/{domain}/{name}/logs"]["get"]["parameters"]
+    assert next(p for p in logs if p.get("name") == "node")["schema"] == _named("node")
+
+
+def test_body_fields_state_the_name_patterns_the_server_enforces(document):
+    schemas = document["components"]["schemas"]
+    for schema in ("Identifier", "NullableIdentifier"):
+        assert schemas[schema]["properties"] == {k: _named(k) for k in ("project", "domain", "name", "version")}
+    assert schemas["ProjectCreate"]["properties"]["name"] == _named("project")
+    for schema in ("ExecutionRequest", "UploadLocationRequest"):
+        fields = schemas[schema]["properties"]
+        assert {k: {**fields[k], "description": None} for k in ("project", "domain")} == {
+            k: {**_named(k), "description": None} for k in ("project", "domain")}
+        assert not {"project", "domain"} & set(schemas[schema].get("required", [])), schema
+    execution_name = schemas["ExecutionRequest"]["properties"]["name"]
+    assert {**execution_name, "description": None} == {**_named("execution"), "description": None}
+    assert schemas["RelaunchRequest"]["properties"]["name"] == _named("execution")
+    assert schemas["EntityRef"]["properties"]["name"] == _named("name")
+    assert {**schemas["EntityRef"]["properties"]["version"], "description": None} == {**_named("version"),
+                                                                                    "description": None}
+
+
+def test_the_documented_patterns_mean_in_ecmascript_what_the_server_means():
+    """OpenAPI patterns are ECMA-262 regular expressions (clients and fuzzers read them so); the server uses
+    Python's `fullmatch`. Node's RegExp must accept and refuse exactly what the server does."""
+    probes = ["a", "a" * 20, "a" * 21, "a" * 40, "a" * 41, "a" * 128, "a" * 129, "a" * 200, "a" * 201, "ab\n", "ab\n\n",
+              "\nab", "", "-a", "a-", "a-b", "A", "_a", "9a", "a.b", "a/b", "a//b", "a/", "a b", "é", "a.3/b-c"]
+    cases = {kind: pattern.pattern for kind, (pattern, _) in NAMES.items()}
+    script = ("const [cases, probes] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "const out = {}; for (const [k, p] of Object.entries(cases)) {"
+              "const re = new RegExp(p, 'u'); out[k] = probes.map(s => re.test(s)); }"
+              "process.stdout.write(JSON.stringify(out));")
+    node = subprocess.run(["node", "-e", script], input=json.dumps([cases, probes]), capture_output=True, text=True,
+                          check=True)
+    ecmascript = json.loads(node.stdout)
+    for kind, (pattern, _) in NAMES.items():
+        python = [pattern.fullmatch(probe) is not None for probe in probes]
+        assert ecmascript[kind] == python, kind
+        assert any(python) and not all(python), kind

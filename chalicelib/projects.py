@@ -15,7 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.dispatch.errors import ClusterError, ClusterUnreachable
+from chalicelib.errors import ValidationError
 from chalicelib.store import MetadataStore
+
+# The data bucket's own top-level prefixes: a project of one of these names would share them (a task role
+# that may write `<project>/<domain>/*` would reach `bundles/<another project>/…`).
+RESERVED_PROJECTS = frozenset({"bundles", "uploads", "specs", "closures", "plans"})
 
 
 class ProjectService:
@@ -38,6 +43,9 @@ class ProjectService:
 
     def create(self, name: str, description: str = "") -> dict[str, Any]:
         """Store the project, then provision its namespaces; the project's record either way."""
+        if name in RESERVED_PROJECTS:
+            raise ValidationError(f"project name [{name}] is reserved (the data bucket's own prefixes: "
+                                  f"{', '.join(sorted(RESERVED_PROJECTS))}); choose another")
         project = self.metadata.create_project(name, description)
         try:
             self._apply(name, project["domains"])

@@ -7,6 +7,7 @@
     namespaces.py  manifests of a project-domain (namespace, service account) and of the control plane's RBAC:
                    pure functions of plain dicts, no client (the deploy command writes them out)
     provisioner.py NamespaceProvisioner: applies a project's namespace manifests, idempotently
+    task_roles.py  TaskRoles: each project-domain's task IAM role (IRSA), made at project creation (boto3 IAM)
     errors.py      ClusterError, ClusterUnreachable, PodRejected: what the API server answered, as 5xx
 
 The sandbox runs the same `build_pod` output as a local process (`slipstream.sandbox.launcher`); the tests
@@ -45,14 +46,17 @@ if TYPE_CHECKING:
         PodConfig,
         PodRequest,
         build_pod,
+        build_token_secret,
         execution_label,
         label_value,
         pod_name,
         runs_on_spot,
         secret_env_name,
+        token_secret_name,
     )
     from chalicelib.dispatch.provisioner import NamespaceProvisioner
     from chalicelib.dispatch.reconciler import SYSTEM_ERROR, TIMEOUT_ERROR, Diagnosis, Reconciler, diagnose
+    from chalicelib.dispatch.task_roles import TaskRoleError, TaskRoles, task_policy, task_role_name, trust_policy
 
 _MODULES = {
     "deferred": ("DeferredLauncher",),
@@ -60,9 +64,10 @@ _MODULES = {
     "errors": ("ClusterError", "ClusterUnreachable", "PodRejected"),
     "namespaces": ("cluster_manifests", "namespace_for", "namespace_manifests", "rbac_yaml", "service_account_for",
                    "task_role_arn"),
-    "pods": ("PodConfig", "PodRequest", "build_pod", "execution_label", "label_value", "pod_name", "runs_on_spot",
-             "secret_env_name"),
+    "pods": ("PodConfig", "PodRequest", "build_pod", "build_token_secret", "execution_label", "label_value",
+             "pod_name", "runs_on_spot", "secret_env_name", "token_secret_name"),
     "provisioner": ("NamespaceProvisioner",),
+    "task_roles": ("TaskRoleError", "TaskRoles", "task_policy", "task_role_name", "trust_policy"),
     "reconciler": ("SYSTEM_ERROR", "TIMEOUT_ERROR", "Diagnosis", "Reconciler", "diagnose"),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
@@ -81,7 +86,10 @@ __all__ = [
     "PodRejected",
     "PodRequest",
     "Reconciler",
+    "TaskRoleError",
+    "TaskRoles",
     "build_pod",
+    "build_token_secret",
     "cluster_manifests",
     "core_v1_for_cluster",
     "core_v1_for_eks",
@@ -96,7 +104,11 @@ __all__ = [
     "runs_on_spot",
     "secret_env_name",
     "service_account_for",
+    "task_policy",
     "task_role_arn",
+    "task_role_name",
+    "token_secret_name",
+    "trust_policy",
 ]
 
 

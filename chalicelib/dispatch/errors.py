@@ -3,9 +3,11 @@
     SlipstreamError
     └── ClusterError             the API server refused a request (RBAC, admission, an invalid object)  502
         ├── ClusterUnreachable   no answer: endpoint, network path, DNS, TLS, timeout                   503
-        └── PodRejected          the API server refused a task's pod as invalid (422): the task's own
-                                 definition is at fault (e.g. an environment variable name Kubernetes
-                                 does not allow), so another attempt cannot succeed
+        ├── PodRejected          the API server refused a task's pod as invalid (422): the task's own
+        │                        definition is at fault (e.g. an environment variable name Kubernetes
+        │                        does not allow), so another attempt cannot succeed
+        └── NoCapacity           every task slot of the project-domain is taken (its pod quota, or the
+                                 sandbox's limit): not a failure, the dispatcher waits for a slot
 
 On an HTTP route these are 5xx, not 4xx: the caller's request was valid and nothing is a bug of ours
 (the API's 500); a dependency of the control plane refused (502, the operator must fix the cluster) or
@@ -41,6 +43,11 @@ class PodRejected(ClusterError):
         self.namespace = namespace
         self.name = name
         self.causes = list(causes or [])
+
+
+class NoCapacity(ClusterError):
+    status_code = 503
+    code = "NoCapacity"
 
 
 def status_of(exc: Any) -> dict[str, Any]:

@@ -6,14 +6,24 @@ project is created (`chalicelib.dispatch.provisioner`):
     Namespace       <project>-<domain>     labels: managed-by, project, domain; Pod Security Admission
                                            enforces `restricted` (the pods meet it by construction)
     ServiceAccount  slipstream-<domain>    IRSA: annotated with the project-domain's task IAM role, whose
-                                           policy reaches only that project-domain's S3 prefixes; no API
-                                           token is mounted into pods, and they get no RBAC at all
+                                           policy reaches only that project-domain's S3 prefixes (made by
+                                           `chalicelib.dispatch.task_roles`); no API token is mounted into
+                                           pods, and they get no RBAC at all
+    ResourceQuota   slipstream-tasks       only when Settings.max_running_tasks > 0: `pods` hard at that
+                                           number, the project-domain's task slots. The API server counts
+                                           the namespace's pods that have not ended and refuses one more
+                                           with 403 `exceeded quota`, atomically: two dispatchers launching
+                                           at once cannot both take the last slot. The launcher turns that
+                                           403 into NoCapacity and the dispatcher waits for a slot
 
 Once per cluster (`cluster_manifests`, written out by the deploy command and applied by an administrator):
 a ClusterRole and its binding to the Kubernetes group the control plane's IAM role maps to (an EKS access
-entry), allowing what the control plane does and nothing else. Pods, namespaces and service accounts are
-cluster-wide grants: RBAC cannot scope a grant to namespaces that do not exist yet, and the control plane
-makes them at project creation.
+entry), allowing what the control plane does and nothing else. Pods, namespaces, service accounts and
+resource quotas are cluster-wide grants: RBAC cannot scope a grant to namespaces that do not exist yet, and
+the control plane makes them at project creation. So are secrets: each attempt's task token travels in a
+Secret of its own (`chalicelib.dispatch.pods`), which the reconciler reads back. Creating pods anywhere already implies
+reading secrets there (a pod can mount any secret of its namespace), so this grants little more; scoping
+both to the project namespaces would take a RoleBinding per namespace made at provisioning.
 
 These names live here, not in pods.py, so that the deploy command can write manifests without importing
 the Kubernetes client.
@@ -33,6 +43,7 @@ MANAGED_BY = "slipstream"
 PROJECT_LABEL = f"{LABEL_PREFIX}/project"
 DOMAIN_LABEL = f"{LABEL_PREFIX}/domain"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+TASK_QUOTA = "slipstream-tasks"  # the ResourceQuota holding a project-domain's task slots
 CONTROL_PLANE_GROUP = "slipstream-control-plane"  # the kubernetesGroups of the control plane's EKS access entry
 POD_SECURITY = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -46,6 +57,8 @@ CONTROL_PLANE_RULES = (
     (("namespaces",), ("create", "get", "list", "patch")),  # project provisioning
     (("serviceaccounts",), ("create", "get", "patch")),  # project provisioning
     (("events",), ("list",)),  # why a pod is Pending
+    (("secrets",), ("create", "get", "patch", "delete")),  # each attempt's task token (pods.build_token_secret)
+    (("resourcequotas",), ("create", "get", "patch")),  # project provisioning: the task slots (TASK_QUOTA)
 )
 _PLACEHOLDERS = ("project", "domain", "stack")
 # an IAM role ARN: partition, a 12-digit account, an optional path, a role name of at most 64 characters
@@ -82,20 +95,29 @@ def _labels(project: str, domain: str) -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGED_BY, PROJECT_LABEL: project, DOMAIN_LABEL: domain}
 
 
-def namespace_manifests(project: str, domain: str, role_arn: str) -> list[dict[str, Any]]:
-    """The Namespace and the ServiceAccount of one project-domain, in the order they must be applied."""
+def namespace_manifests(project: str, domain: str, role_arn: str, max_pods: int = 0) -> list[dict[str, Any]]:
+    """The Namespace and the ServiceAccount of one project-domain, and with `max_pods` > 0 the ResourceQuota of
+    its task slots, in the order they must be applied."""
     check_name("project", project)
     check_name("domain", domain)
+    if isinstance(max_pods, bool) or not isinstance(max_pods, int) or max_pods < 0:
+        raise SlipstreamError(f"setting max_running_tasks [{max_pods}] must be a whole number, 0 for no task slot "
+                              "limit; fix SLIPSTREAM_MAX_RUNNING_TASKS in the stage")
     namespace = namespace_for(project, domain)
     account: dict[str, Any] = {"name": service_account_for(domain), "namespace": namespace,
                                "labels": _labels(project, domain)}
     if role_arn:
         account["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-    return [
+    manifests = [
         {"apiVersion": "v1", "kind": "Namespace",
          "metadata": {"name": namespace, "labels": {**_labels(project, domain), **POD_SECURITY}}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account, "automountServiceAccountToken": False},
     ]
+    if max_pods:
+        manifests.append({"apiVersion": "v1", "kind": "ResourceQuota",
+                          "metadata": {"name": TASK_QUOTA, "namespace": namespace, "labels": _labels(project, domain)},
+                          "spec": {"hard": {"pods": str(max_pods)}}})
+    return manifests
 
 
 def cluster_manifests(stack: str) -> list[dict[str, Any]]:
@@ -132,4 +154,5 @@ its stack; tests/integration/dispatch/test_namespaces.py checks that infra/kuber
 Apply once per cluster, as an administrator:  kubectl apply -f rbac.yaml
 then map the control plane's IAM role (the Lambdas') to the group [{CONTROL_PLANE_GROUP}] with an EKS access
 entry (kubernetesGroups). The namespace and service account of each project-domain are made by the control
-plane when the project is created (POST /api/v1/projects); task pods get no RBAC at all.""")
+plane when the project is created (POST /api/v1/projects), with the ResourceQuota of its task slots when the
+stage limits them (SLIPSTREAM_MAX_RUNNING_TASKS); task pods get no RBAC at all.""")

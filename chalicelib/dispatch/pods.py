@@ -7,13 +7,19 @@ One task attempt is one pod:
     name             pod_name(execution, node, attempt)  deterministic: a redelivered dispatch message gets
                                                          AlreadyExists instead of starting a second pod
     labels           managed-by, execution, node, attempt, project, domain, task   sanitized, for selectors
-    annotations      node id, execution key, task id, task token                   verbatim, for the reconciler
+    annotations      node id, execution key, task id                               verbatim, for the reconciler
+    token            Secret `<pod>-token`, owned by the pod                        SLIPSTREAM_TASK_TOKEN
 
 The container runs `python -m slipstream.entrypoint`, which reads the inputs from S3, runs the function,
-writes the outputs and answers the Step Functions task token itself. The token travels in an environment
-variable rather than argv: argv shows in `ps` on the node and in crash reports. The annotation carries it
-too, so the reconciler can fail the token of a pod that died before it could answer (OOMKilled, evicted,
-image never pulled, past its deadline).
+writes the outputs and answers the Step Functions task token itself. Whoever holds a token can complete
+(or fail) that node, so it reaches the pod only: not in argv (`ps` on the node, crash reports), not in an
+annotation or a plain env value (anyone who may `get pods` reads those), but in a Secret of its own that
+the container's env references (`secretKeyRef`). People and tools allowed to read pods are rarely allowed
+to read secrets; the pods themselves get no Kubernetes API token at all. The Secret is owned by its pod
+(ownerReferences), so the garbage collector removes it with the pod. The reconciler reads it back to fail
+the token of a pod that died before it could answer (OOMKilled, evicted, image never pulled, past its
+deadline). Putting the token in S3 under the attempt's prefix was the other choice; but every pod of the
+project-domain can read those prefixes with its role, and so every other pod's token.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from chalicelib.dispatch.namespaces import LABEL_PREFIX, MANAGED_BY_LABEL, names
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}=slipstream"
 EXECUTION_LABEL = f"{LABEL_PREFIX}/execution"
-TASK_TOKEN_ANNOTATION = f"{LABEL_PREFIX}/task-token"
+TOKEN_ENV = "SLIPSTREAM_TASK_TOKEN"
+TOKEN_KEY = "token"  # the key of the token in its Secret
 NODE_ANNOTATION = f"{LABEL_PREFIX}/node-id"
 EXECUTION_ANNOTATION = f"{LABEL_PREFIX}/execution"
 TIMEOUT_ANNOTATION = f"{LABEL_PREFIX}/timeout-seconds"
@@ -120,6 +127,11 @@ def pod_name(execution: str, node_id: str, attempt: int) -> str:
     return head + suffix
 
 
+def token_secret_name(pod: str) -> str:
+    """The Secret holding the task token of the pod named `pod` (a DNS-1123 subdomain: a pod name + 6)."""
+    return f"{pod}-token"
+
+
 def secret_env_name(group: str, key: str | None = None) -> str:
     """The environment variable a secret reaches the task in: SLIPSTREAM_SECRET_<GROUP>_<KEY>."""
     return re.sub(r"[^A-Z0-9_]", "_", f"SLIPSTREAM_SECRET_{group}_{key or group}".upper())
@@ -157,8 +169,10 @@ def _env(request: PodRequest, config: PodConfig) -> list[k8s.V1EnvVar]:
     secrets = [k8s.V1EnvVar(name=secret_env_name(s["group"], s.get("key")), value_from=k8s.V1EnvVarSource(
         secret_key_ref=k8s.V1SecretKeySelector(name=s["group"], key=s.get("key") or s["group"])))
         for s in container.get("secrets") or []]
+    token = k8s.V1EnvVar(name=TOKEN_ENV, value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(
+        name=token_secret_name(pod_name(request.execution, request.node_id, request.attempt)), key=TOKEN_KEY)))
     plain = {**(container.get("environment") or {}), **config.extra_env,
-             "SLIPSTREAM_TASK_TOKEN": request.task_token, "SLIPSTREAM_REGION": config.region,
+             "SLIPSTREAM_REGION": config.region,
              "SLIPSTREAM_DATA_BUCKET": config.data_bucket, "SLIPSTREAM_EXECUTION": request.execution,
              "SLIPSTREAM_NODE": request.node_id, "SLIPSTREAM_ATTEMPT": str(request.attempt)}
     timeout = request.task["metadata"].get("timeout_seconds")
@@ -166,9 +180,9 @@ def _env(request: PodRequest, config: PodConfig) -> list[k8s.V1EnvVar]:
         plain["SLIPSTREAM_TASK_TIMEOUT_SECONDS"] = str(timeout)
     if container.get("image"):
         plain["SLIPSTREAM_TASK_IMAGE"] = container["image"]
-    for secret in secrets:
+    for secret in [token, *secrets]:
         plain.pop(secret.name, None)
-    return [k8s.V1EnvVar(name=k, value=str(v)) for k, v in sorted(plain.items())] + secrets
+    return [k8s.V1EnvVar(name=k, value=str(v)) for k, v in sorted(plain.items())] + [token] + secrets
 
 
 def runs_on_spot(request: PodRequest, config: PodConfig) -> bool:
@@ -195,28 +209,30 @@ def _scheduling(spot: bool, gpu: bool) -> tuple[list[k8s.V1Toleration] | None, k
         preferred_during_scheduling_ignored_during_execution=[prefer_spot]))
 
 
-def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
-    task_id = request.task["id"]
-    labels = {
+def _labels(request: PodRequest) -> dict[str, str]:
+    return {
         MANAGED_BY_LABEL: "slipstream",
         EXECUTION_LABEL: execution_label(request.execution),
         f"{LABEL_PREFIX}/node": label_value(request.node_id),
         ATTEMPT_LABEL: str(request.attempt),
         f"{LABEL_PREFIX}/project": label_value(request.project),
         f"{LABEL_PREFIX}/domain": label_value(request.domain),
-        f"{LABEL_PREFIX}/task": label_value(task_id["name"]),
+        f"{LABEL_PREFIX}/task": label_value(request.task["id"]["name"]),
     }
+
+
+def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
+    task_id = request.task["id"]
     annotations = {
         NODE_ANNOTATION: request.node_id,
         EXECUTION_ANNOTATION: request.execution,
         f"{LABEL_PREFIX}/task-id": f"{task_id['project']}/{task_id['domain']}/{task_id['name']}@{task_id['version']}",
-        TASK_TOKEN_ANNOTATION: request.task_token,
     }
     if request.task["metadata"].get("timeout_seconds"):
         annotations[TIMEOUT_ANNOTATION] = str(request.task["metadata"]["timeout_seconds"])
     return k8s.V1ObjectMeta(name=pod_name(request.execution, request.node_id, request.attempt),
                             namespace=namespace_for(request.project, request.domain),
-                            labels=labels, annotations=annotations)
+                            labels=_labels(request), annotations=annotations)
 
 
 def _deadline(request: PodRequest, config: PodConfig) -> int | None:
@@ -253,3 +269,15 @@ def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
             tolerations=tolerations, affinity=affinity, containers=[container],
         ),
     )
+
+
+def build_token_secret(request: PodRequest) -> k8s.V1Secret:
+    """The Secret that hands the attempt's task token to its pod, and only to it (see the module docstring).
+    Immutable: nothing may swap the token once the pod may read it. The launcher makes it before the pod
+    (a container whose secretKeyRef is missing cannot start), then makes the pod its owner."""
+    pod = pod_name(request.execution, request.node_id, request.attempt)
+    return k8s.V1Secret(
+        api_version="v1", kind="Secret", type="Opaque", immutable=True,
+        metadata=k8s.V1ObjectMeta(name=token_secret_name(pod), namespace=namespace_for(request.project, request.domain),
+                                  labels=_labels(request)),
+        string_data={TOKEN_KEY: request.task_token})

@@ -17,7 +17,9 @@ GPU) its task's own timeout has not begun, so the reconciler keeps the token ali
 fails it only after the maximum pending time, with Kubernetes' own reason. Running pods heartbeat
 themselves. Finished pods (Succeeded, Failed, or diagnosed dead while Pending) are deleted once handled,
 so a second run fails nothing again. Failing a token that was already answered is harmless: Step
-Functions refuses it and `fail_token` ignores that refusal.
+Functions refuses it and `fail_token` ignores that refusal. A pod's token is in its own Secret (see
+`chalicelib.dispatch.pods`), read only for the pods that need an answer, before the pod (and with it,
+through its ownerReference, the Secret) is deleted.
 """
 
 from __future__ import annotations
@@ -30,13 +32,7 @@ from typing import NamedTuple
 from kubernetes import client as k8s
 
 from chalicelib.dispatch.kube import PodLauncher
-from chalicelib.dispatch.pods import (
-    ATTEMPT_LABEL,
-    EXECUTION_ANNOTATION,
-    NODE_ANNOTATION,
-    TASK_TOKEN_ANNOTATION,
-    TIMEOUT_ANNOTATION,
-)
+from chalicelib.dispatch.pods import ATTEMPT_LABEL, EXECUTION_ANNOTATION, NODE_ANNOTATION, TIMEOUT_ANNOTATION
 
 SYSTEM_ERROR = "slipstream.SystemError"
 TIMEOUT_ERROR = "slipstream.Timeout"
@@ -164,18 +160,26 @@ class Reconciler:
             node = (meta.annotations or {}).get(NODE_ANNOTATION, "?")
             return Diagnosis(PENDING_TIMEOUT_ERROR, reason,
                              pending_cause(f"{meta.namespace}/{meta.name}", node, waited, reason, detail))
-        token = (pod.metadata.annotations or {}).get(TASK_TOKEN_ANNOTATION)
-        if token and self.heartbeat_token is not None:
-            try:
+        if self.heartbeat_token is None:
+            return None
+        try:
+            token = self.pods.read_token(pod.metadata.namespace, pod.metadata.name)
+            if token:
                 self.heartbeat_token(token)
-            except Exception:  # the next pass heartbeats again, well inside the heartbeat window
-                logger.exception("could not heartbeat the token of pending pod [%s/%s]", pod.metadata.namespace,
-                                 pod.metadata.name)
+        except Exception:  # the next pass heartbeats again, well inside the heartbeat window
+            logger.exception("could not heartbeat the token of pending pod [%s/%s]", pod.metadata.namespace,
+                             pod.metadata.name)
         return None
 
     def _fail(self, pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
-        """Fail the pod's token: "failed", "no token" (nothing to answer), or "error" if `fail_token` raised."""
-        token = (pod.metadata.annotations or {}).get(TASK_TOKEN_ANNOTATION)
+        """Fail the pod's token: "failed", "no token" (nothing to answer), or "error" if reading the token or
+        `fail_token` raised."""
+        try:
+            token = self.pods.read_token(pod.metadata.namespace, pod.metadata.name)
+        except Exception:  # ClusterError: the pod stays, so the next run retries
+            logger.exception("could not read the task token of pod [%s/%s]", pod.metadata.namespace,
+                             pod.metadata.name)
+            return "error"
         if not token:
             logger.warning("pod [%s/%s] has no task token to fail", pod.metadata.namespace, pod.metadata.name)
             return "no token"

@@ -3,7 +3,8 @@
 Each function gets a role of its own, allowed what its code calls and no more:
 
     API (APIHandler)            tables, data bucket, create/start/stop/describe state machines and executions
-                                named `<stack>-*`, pass the states role, EKS (namespaces, terminate deletes pods)
+                                named `<stack>-*`, pass the states role, EKS (namespaces, terminate deletes pods),
+                                the task roles of project-domains (below)
     dispatcher (Dispatch)       tables, data bucket, consume the dispatch queue, answer task tokens, start
                                 child executions (dynamic workflows, split graphs), EKS (creates pods)
     status handler              tables, data bucket, answer a parent's token when a child ends, publish
@@ -15,6 +16,14 @@ Two AWS limits shape the statements: `states:SendTask*` authorise by task token 
 permissions (the Service Authorization Reference lists no resource type for them), so they name "*"; and
 CloudWatch Logs checks stream writes against the log-group ARN, so each role may write to its own function's
 log group only (the stack creates those groups, so no role needs `logs:CreateLogGroup`).
+
+Task pods get one role per project-domain, made by the API when a project is created
+(`chalicelib.dispatch.task_roles` says why). What the API may grant is capped: it may create roles, and
+write their policies and boundaries, only under the stack's path `/<stack>/tasks/` and only when the
+request names the stack's `TaskBoundary` (condition key `iam:PermissionsBoundary`); every such role is
+then limited to the data bucket and task tokens whatever its own policy says. The boundary is retained
+when the stack is deleted: the roles the API made outlive the stack (CloudFormation does not know them)
+and IAM refuses to delete a policy that still bounds a role.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ TOKEN_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:Sen
 QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                           "sqs:ChangeMessageVisibility"]
 HAS_CLUSTER = "HasCluster"  # the condition: the stage names an EKS cluster
+HAS_TASK_IDENTITY = "HasTaskIdentity"  # the condition: the stage names the cluster's OIDC provider (IRSA)
+TASK_BOUNDARY = "TaskBoundary"
+BOUNDED_TASK_ROLE_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"]
+TASK_ROLE_ACTIONS = ["iam:GetRole", "iam:GetRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:TagRole"]
 
 
 def sub(text: str) -> dict[str, str]:
@@ -81,6 +94,33 @@ def cluster() -> dict[str, Any]:
                        {"Ref": "AWS::NoValue"}]}
 
 
+def task_roles() -> list[dict[str, Any]]:
+    """Make and keep up the task roles of project-domains: only under the stack's path, only bounded."""
+    roles = sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/tasks/*")
+    bounded = {"StringEquals": {"iam:PermissionsBoundary": {"Ref": TASK_BOUNDARY}}}
+    return [{"Fn::If": [HAS_TASK_IDENTITY, statement, {"Ref": "AWS::NoValue"}]} for statement in (
+        _statement("TaskRolesBounded", BOUNDED_TASK_ROLE_ACTIONS, roles, Condition=bounded),
+        _statement("TaskRoles", TASK_ROLE_ACTIONS, roles))]
+
+
+def task_boundary() -> dict[str, Any]:
+    """The permissions boundary of every task role: at most the data bucket's objects and task tokens."""
+    document = {"Version": "2012-10-17", "Statement": [
+        _statement("DataObjects", ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                   sub("${DataBucket.Arn}/*")),
+        _statement("DataListing", ["s3:ListBucket"], {"Fn::GetAtt": ["DataBucket", "Arn"]}),
+        _statement("AnswerTaskTokens", TOKEN_ACTIONS, "*"),
+    ]}
+    return {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Condition": HAS_TASK_IDENTITY,
+        "DeletionPolicy": "Retain",  # it still bounds the roles the API made (see the module docstring)
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {"Description": sub("The most any task role of slipstream stack ${AWS::StackName} may do"),
+                       "Path": sub("/${AWS::StackName}/"), "PolicyDocument": document},
+    }
+
+
 def logs(log_group: str) -> dict[str, Any]:
     return _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [log_group, "Arn"]})
 
@@ -88,7 +128,7 @@ def logs(log_group: str) -> dict[str, Any]:
 def function_statements(kind: str, table_ids: list[str], log_group: str) -> list[dict[str, Any]]:
     """The statements of one function's role; `kind` is api, dispatch, status or reconcile."""
     if kind == "api":
-        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster()]
+        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster(), *task_roles()]
     elif kind == "dispatch":
         body = [tables(table_ids), *data_bucket(), task_tokens(), *state_machines("ChildExecutions"),
                 _statement("DispatchQueue", QUEUE_CONSUMER_ACTIONS, {"Fn::GetAtt": ["DispatchQueue", "Arn"]}),

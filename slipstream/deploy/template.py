@@ -2,12 +2,14 @@
 
     chalice package      the functions, the REST API and the dependency layer, as SAM resources, with the
                          logical ids, handlers, routes and event sources Chalice derives from app.py
-    infra/template.json  tables, data bucket, queues, topics, the states and task roles, the dead-letter
-                         alarm: everything stateful, and the one definition the sandbox creates too
+    infra/template.json  tables, data bucket, queues, topics, the states role, the dead-letter alarm:
+                         everything stateful, and the one definition the sandbox creates too
     the overlay (here)   what ties them into one stack: every function's environment as references to the
                          stack's own resources, a least-privilege role and a log group per function, the SQS
                          event source reporting per-item failures, the status rule narrowed to this stack's
-                         state machines, EKS access entries, code locations in the artifacts bucket, outputs
+                         state machines, EKS access entries, the task roles' permissions boundary (the API
+                         makes a role per project-domain within it), code locations in the artifacts bucket,
+                         outputs
 
 Every name derives from the stack name (`${AWS::StackName}`), so two stages never collide, and the
 template is the same for every stage: what differs (cluster, image) are parameters. `slipstream deploy`
@@ -78,8 +80,10 @@ ENVIRONMENT: dict[str, Any] = {
     "SLIPSTREAM_NAME_PREFIX": {"Ref": "AWS::StackName"},
     "SLIPSTREAM_DEFAULT_IMAGE": {"Ref": "DefaultImage"},
     "SLIPSTREAM_EKS_CLUSTER_NAME": {"Ref": "EksClusterName"},
-    # every project-domain's service account is annotated with the one task role (a pattern without placeholders)
-    "SLIPSTREAM_TASK_ROLE_ARN_PATTERN": {"Fn::If": ["HasTaskIdentity", {"Fn::GetAtt": ["TaskRole", "Arn"]}, ""]},
+    # the API makes each project-domain's task role within this boundary, trusted through the OIDC provider
+    "SLIPSTREAM_TASK_ROLE_BOUNDARY_ARN": {"Fn::If": [policies.HAS_TASK_IDENTITY, {"Ref": policies.TASK_BOUNDARY}, ""]},
+    "SLIPSTREAM_EKS_OIDC_PROVIDER_ARN": {"Ref": "EksOidcProviderArn"},
+    "SLIPSTREAM_EKS_OIDC_ISSUER": {"Ref": "EksOidcIssuer"},
 }
 
 
@@ -204,6 +208,8 @@ def _outputs(sam: dict[str, Any]) -> dict[str, Any]:
                          "Value": sam["Outputs"]["EndpointURL"]["Value"]}
     for function in FUNCTIONS:
         outputs[f"{function.role}Arn"] = {"Value": {"Fn::GetAtt": [function.role, "Arn"]}}
+    outputs[f"{policies.TASK_BOUNDARY}Arn"] = {"Condition": policies.HAS_TASK_IDENTITY,
+                                               "Value": {"Ref": policies.TASK_BOUNDARY}}
     return outputs
 
 
@@ -219,6 +225,7 @@ def overlay_for(sam: dict[str, Any], infra: dict[str, Any], artifacts: dict[str,
     for function in FUNCTIONS:
         resources.update(_function_overlay(function, sam["Resources"][function.logical_id], tables, artifacts))
     resources = deep_merge(resources, _event_overlay(sam))
+    resources[policies.TASK_BOUNDARY] = policies.task_boundary()
     layer = sam["Resources"]["ManagedLayer"]["Properties"]
     resources["ManagedLayer"] = {"Properties": {
         "LayerName": sub("${AWS::StackName}-dependencies"),

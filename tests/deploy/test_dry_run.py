@@ -119,7 +119,7 @@ def test_queues_are_encrypted(template):
 def test_names_derive_from_the_stack(template):
     """No resource is named for "slipstream" itself: only Kubernetes identities (the control plane's group,
     the task service accounts `slipstream-<domain>`) carry the word."""
-    kubernetes = (CONTROL_PLANE_GROUP, "system:serviceaccount:*:slipstream-*")
+    kubernetes = (CONTROL_PLANE_GROUP,)
     offending = [(path, text) for path, text in strings(template)
                  if re.search(r"slipstream-", text) and not any(k in text for k in kubernetes)]
     assert offending == []
@@ -144,7 +144,10 @@ def test_function_environments_are_references_to_the_stack(template):
             assert isinstance(value, dict) and list(value) in (["Ref"], ["Fn::GetAtt"], ["Fn::If"]), key
         assert variables["SLIPSTREAM_NAME_PREFIX"] == {"Ref": "AWS::StackName"}
         assert variables["SLIPSTREAM_EKS_CLUSTER_NAME"] == {"Ref": "EksClusterName"}
-        assert variables["SLIPSTREAM_TASK_ROLE_ARN_PATTERN"]["Fn::If"][1] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
+        assert variables["SLIPSTREAM_TASK_ROLE_BOUNDARY_ARN"] == {"Fn::If": ["HasTaskIdentity",
+                                                                         {"Ref": "TaskBoundary"}, ""]}
+        assert variables["SLIPSTREAM_EKS_OIDC_PROVIDER_ARN"] == {"Ref": "EksOidcProviderArn"}
+        assert variables["SLIPSTREAM_EKS_OIDC_ISSUER"] == {"Ref": "EksOidcIssuer"}
 
 
 def test_code_is_read_from_the_stacks_artifacts_bucket(template):
@@ -187,6 +190,34 @@ def test_state_machine_permissions_name_the_stacks_own_machines(template):
     assert "stateMachine:${AWS::StackName}_*" in states_role
 
 
+def test_the_api_makes_task_roles_only_under_the_stacks_path_and_only_bounded(template):
+    """Tenants are walled: one task role per project-domain, made by the API (chalicelib.dispatch.task_roles)
+    within the stack's boundary; the API cannot make or widen any other role."""
+    from chalicelib.dispatch.task_roles import role_path
+
+    path = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role" + role_path("${AWS::StackName}") + "*"}
+    iam = [s for s in statements(template, "APIHandlerRole") if any(a.startswith("iam:") for a in s["Action"])]
+    by_sid = {s["Sid"]: s for s in iam if s["Sid"] != "PassStatesRole"}
+    assert set(by_sid) == {"TaskRolesBounded", "TaskRoles"}
+    bounded = by_sid["TaskRolesBounded"]
+    assert set(bounded["Action"]) == {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
+    assert bounded["Resource"] == path
+    assert bounded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": {"Ref": "TaskBoundary"}}}
+    assert set(by_sid["TaskRoles"]["Action"]) == {"iam:GetRole", "iam:GetRolePolicy", "iam:UpdateAssumeRolePolicy",
+                                                  "iam:TagRole"}
+    assert by_sid["TaskRoles"]["Resource"] == path
+    for role in ("DispatchRole", "ExecutionStatusChangedRole", "ReconcilePodsRole"):
+        assert not [a for s in statements(template, role) for a in s["Action"] if a.startswith("iam:Create")], role
+    # the boundary: the data bucket and task tokens, kept when the stack goes (it still bounds the roles)
+    boundary = template["Resources"]["TaskBoundary"]
+    assert boundary["Type"] == "AWS::IAM::ManagedPolicy" and boundary["Condition"] == "HasTaskIdentity"
+    assert (boundary["DeletionPolicy"], boundary["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    allowed = {a for s in boundary["Properties"]["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert allowed == {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket",
+                       "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+    assert "TaskRole" not in template["Resources"]  # no role shared by every tenant
+
+
 def test_functions_that_reach_the_cluster_get_access_entries_in_its_group(template):
     entries = resources_of(template, "AWS::EKS::AccessEntry")
     principals = {e["Properties"]["PrincipalArn"]["Fn::GetAtt"][0] for e in entries.values()}
@@ -204,7 +235,7 @@ def test_parameters_are_what_the_stack_cannot_know(template):
 def test_outputs_name_the_api_and_the_resources(template):
     outputs = template["Outputs"]
     assert {"ApiUrl", "DataBucket", "DispatchQueueUrl", "EventsTopicArn", "AlarmsTopicArn", "StatesRoleArn",
-            "TaskRoleArn", "APIHandlerRoleArn", "DispatchRoleArn"} <= set(outputs)
+            "TaskBoundaryArn", "APIHandlerRoleArn", "DispatchRoleArn"} <= set(outputs)
     assert "${RestAPI}.execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
 
 

@@ -81,10 +81,11 @@ def test_creating_a_project_makes_a_namespace_and_service_account_per_domain(api
         for d in DOMAINS}
     status, body = call(api, "POST", f"/api/v1/projects/{name}/provision")
     assert status == 200 and body["kubernetes"] is True
-    assert [o["outcome"] for o in body["objects"]] == ["unchanged"] * 6
+    per_domain = 3 if sandbox.settings.max_running_tasks else 2  # + the ResourceQuota of the task slots
+    assert [o["outcome"] for o in body["objects"]] == ["unchanged"] * (3 * per_domain)
 
 
-def test_an_unreachable_cluster_keeps_the_project_and_names_the_way_to_reapply(api, on_cluster, emulator):
+def test_an_unreachable_cluster_keeps_the_project_and_names_the_way_to_reapply(api, on_cluster, emulator, sandbox):
     name = fresh()
     on_cluster(closed_port_url())
     error = error_of(call(api, "POST", "/api/v1/projects", {"name": name}), 503)
@@ -97,9 +98,11 @@ def test_an_unreachable_cluster_keeps_the_project_and_names_the_way_to_reapply(a
     on_cluster(emulator)
     status, body = call(api, "POST", f"/api/v1/projects/{name}/provision")
     assert status == 200, body
+    quota = {("ResourceQuota", "created")} if sandbox.settings.max_running_tasks else set()
     assert {(o["kind"], o["outcome"]) for o in body["objects"]} == {("Namespace", "created"),
-                                                                    ("ServiceAccount", "created")}
-    assert len(body["objects"]) == 6 and set(objects_of(core_v1(emulator), name)) == {f"{name}-{d}" for d in DOMAINS}
+                                                                    ("ServiceAccount", "created")} | quota
+    assert len(body["objects"]) == 3 * (2 + len(quota))
+    assert set(objects_of(core_v1(emulator), name)) == {f"{name}-{d}" for d in DOMAINS}
     assert error_of(call(api, "POST", "/api/v1/projects", {"name": name}), 409)["code"] == "Conflict"
 
 

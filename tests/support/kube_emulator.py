@@ -25,6 +25,22 @@ What kmock 0.8 does on its own, and what `FaithfulEmulator` changes:
   a JSON object sent as a JSON Patch is a 400, as on a cluster; other patch types are not emulated (415).
   Pod status patches stay as kmock applies them: the tests play the kubelet there.
 
+- Secrets are served (create, read, list, patch, delete) as the API server keeps them: `stringData` is
+  folded into `data` (base64) and never stored, and an `immutable` secret refuses changes to its data (422).
+- Owner references are honoured: after every delete, and every patch of owner references, the garbage
+  collector's work is done at once (a cluster does it in the background, moments later): an object none
+  of whose owners (by uid) exists any more is deleted, as a pod's token Secret goes with its pod.
+
+- ResourceQuotas are served (create, read, list, patch, delete) and their `pods` limit is enforced as quota
+  admission does it (kubernetes plugin/pkg/admission/resourcequota): a pod is refused with 403 Forbidden,
+  `pods "x" is forbidden: exceeded quota: <quota>, requested: pods=1, used: pods=N, limited: pods=N`, when
+  the namespace's pods that have not ended (phase neither Succeeded nor Failed) already fill it. The check
+  and the creation are one step (concurrent creates cannot both take the last slot), and it comes before
+  storage, so a duplicate pod at the limit is a 403 too, not a 409. The quota controller's work is done at
+  once: every write of a pod or quota leaves each quota's `status` (hard, used) current; a cluster lags a
+  little, and refuses pods with `status unknown for quota` until its first count. Other limits (cpu,
+  memory, object counts but pods) are stored, not enforced.
+
 Status patches (`patch_namespaced_pod_status`) merge into the stored object as kmock does: dicts merge
 recursively, lists (containerStatuses) are replaced whole.
 """
@@ -32,6 +48,7 @@ recursively, lists (containerStatuses) are replaced whole.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import re
 import threading
@@ -46,7 +63,11 @@ from kubernetes import client as k8s
 
 from tests.support import kube_validation
 
-_KINDS = {"pods": "Pod", "serviceaccounts": "ServiceAccount", "namespaces": "Namespace"}
+_KINDS = {"pods": "Pod", "serviceaccounts": "ServiceAccount", "namespaces": "Namespace", "secrets": "Secret",
+          "resourcequotas": "ResourceQuota"}
+_PATCHED_KINDS = {"serviceaccounts": "ServiceAccount", "secrets": "Secret", "resourcequotas": "ResourceQuota"}
+_WRITES = (action.CREATE, action.UPDATE, action.DELETE)
+_ENDED = ("Succeeded", "Failed")  # pods in these phases hold no quota
 _MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 _NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/([^/]+))?/?")
 _SET_TERM = re.compile(r"\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^()]*)\)\s*")
@@ -104,6 +125,37 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+def fold_string_data(secret: dict[str, Any]) -> dict[str, Any]:
+    """What the API server does with a Secret's `stringData`: base64 into `data` (winning over it), then gone."""
+    plain = secret.pop("stringData", None) or {}
+    if plain:
+        encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in plain.items()}
+        secret["data"] = {**(secret.get("data") or {}), **encoded}
+    return secret
+
+
+def immutable_refusal(stored: dict[str, Any], patch: Any) -> aiohttp.web.Response | None:
+    """An immutable Secret's data (and its immutability) cannot change."""
+    if not stored.get("immutable") or not isinstance(patch, dict):
+        return None
+    changed = [field for field in ("data", "stringData") if patch.get(field)]
+    if "immutable" in patch and patch["immutable"] is not True:
+        changed.append("immutable")
+    if not changed:
+        return None
+    name = stored["metadata"]["name"]
+    causes = [{"reason": "FieldValueForbidden", "message": "Forbidden: field is immutable when `immutable` is set",
+               "field": field} for field in changed]
+    return _status(422, "Invalid", kube_validation.invalid_message("Secret", name, causes),
+                   {"name": name, "group": "", "kind": "Secret", "causes": causes})
+
+
+def _sets_owners(request: Any) -> bool:
+    """Whether a request patches an object's owner references (the only other time the collector looks)."""
+    data = request.data if request.action == action.UPDATE and isinstance(request.data, dict) else {}
+    return "ownerReferences" in (data.get("metadata") or {})
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -115,6 +167,11 @@ def _stamp(obj: dict[str, Any]) -> dict[str, Any]:
     metadata.setdefault("creationTimestamp", _now())
     metadata.setdefault("resourceVersion", "1")
     return obj
+
+
+def _canonical(amount: Any) -> str:
+    """A whole quantity as Kubernetes prints it ("2", not "2.0")."""
+    return str(int(amount)) if amount == amount.to_integral_value() else str(amount)
 
 
 def selector_matches(selector: str, labels: dict[str, str]) -> bool:
@@ -146,6 +203,11 @@ class FaithfulEmulator(KubernetesEmulator):
                                                  verbs={"create", "get", "list", "patch", "delete"})
         self.resources["v1/serviceaccounts"] = ResourceInfo(namespaced=True, kind="ServiceAccount",
                                                             verbs={"create", "get", "list", "patch", "delete"})
+        self.resources["v1/secrets"] = ResourceInfo(namespaced=True, kind="Secret",
+                                                    verbs={"create", "get", "list", "patch", "delete"})
+        self.resources["v1/resourcequotas"] = ResourceInfo(namespaced=True, kind="ResourceQuota",
+                                                           verbs={"create", "get", "list", "patch", "delete"})
+        self._admission = asyncio.Lock()
         self.namespaces: dict[str, dict[str, Any]] = {}
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
@@ -158,36 +220,113 @@ class FaithfulEmulator(KubernetesEmulator):
         metadata = request.data.get("metadata") if isinstance(request.data, dict) else None
         name = request.name or (metadata or {}).get("name")
         kind = request.resource.plural if request.resource is not None else "objects"
-        if request.action == action.CREATE and isinstance(request.data, dict):
-            undecodable = kube_validation.decode_error(_KINDS.get(kind, ""), request.data)
-            if undecodable:
-                return _status(400, "BadRequest", undecodable)
-            if request.namespace is not None and request.namespace not in self.namespaces:
-                return _status(404, "NotFound", f'namespaces "{request.namespace}" not found',
-                               {"name": request.namespace, "kind": "namespaces"})
-            refused = refusal(_KINDS[kind], request.data) if kind in _KINDS else None
+        creates = request.action == action.CREATE and isinstance(request.data, dict)
+        if creates:
+            refused = self._create_refusal(request, kind, name)
             if refused is not None:
                 return refused
-            labels = self.namespaces.get(request.namespace, {}).get("metadata", {}).get("labels") or {}
-            forbidden = kube_validation.pod_security_refusal(labels, request.data) if kind == "pods" else None
-            if forbidden:
-                return _status(403, "Forbidden", forbidden, {"name": name, "kind": "pods"})
-            _stamp(request.data)
-            if kind == "pods":
-                request.data.setdefault("status", {}).setdefault("phase", "Pending")
-        if request.action == action.UPDATE and kind == "serviceaccounts" and request.subresource is None:
-            refused = patch_refusal("ServiceAccount", name or "", request.headers.get("Content-Type", ""),
-                                    request.data)
+        if request.action == action.UPDATE and kind in _PATCHED_KINDS and request.subresource is None:
+            refused = self._patch_refusal(request, kind, name or "")
             if refused is not None:
                 return refused
+        if not (creates and kind == "pods"):
+            return await self._store(request, kind, name)
+        async with self._admission:  # quota admission and storage as one step, as the API server makes them
+            refused = self._quota_refusal(request.namespace, name or "")
+            return refused if refused is not None else await self._store(request, kind, name)
+
+    def _create_refusal(self, request: Any, kind: str, name: str | None) -> aiohttp.web.Response | None:
+        """The API server's refusal of a new object (decoding, namespace, validation, Pod Security), or None
+        after stamping it as the API server does."""
+        undecodable = kube_validation.decode_error(_KINDS.get(kind, ""), request.data)
+        if undecodable:
+            return _status(400, "BadRequest", undecodable)
+        if request.namespace is not None and request.namespace not in self.namespaces:
+            return _status(404, "NotFound", f'namespaces "{request.namespace}" not found',
+                           {"name": request.namespace, "kind": "namespaces"})
+        refused = refusal(_KINDS[kind], request.data) if kind in _KINDS else None
+        if refused is not None:
+            return refused
+        labels = self.namespaces.get(request.namespace, {}).get("metadata", {}).get("labels") or {}
+        forbidden = kube_validation.pod_security_refusal(labels, request.data) if kind == "pods" else None
+        if forbidden:
+            return _status(403, "Forbidden", forbidden, {"name": name, "kind": "pods"})
+        _stamp(request.data)
+        if kind == "pods":
+            request.data.setdefault("status", {}).setdefault("phase", "Pending")
+        if kind == "secrets":
+            fold_string_data(request.data)
+        return None
+
+    async def _store(self, request: Any, kind: str, name: str | None) -> aiohttp.web.StreamResponse:
+        """kmock's handling, with Kubernetes' Status bodies for its errors and the controllers' work after."""
         try:
-            return await super()._handle(request)
+            response = await super()._handle(request)
         except KubernetesObjectConflictError:
             return _status(409, "AlreadyExists", f'{kind} "{name}" already exists', {"name": name, "kind": kind})
         except KubernetesNotFoundError:
             return _status(404, "NotFound", f'{kind} "{name}" not found', {"name": name, "kind": kind})
         except KubernetesError as exc:
             return _status(exc.status, exc.reason or "InternalError", exc.message or repr(exc))
+        if response.status < 300 and (request.action == action.DELETE or _sets_owners(request)):
+            await self._collect_garbage()
+        if response.status < 300 and kind in ("pods", "resourcequotas") and request.action in _WRITES:
+            self._count_quota_usage()
+        return response
+
+    def _live(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [obj.raw for (resource, ns, _), obj in self._objects.items()
+                if resource.plural == plural and not obj.deleted and namespace in (None, ns)]
+
+    def _pods_in_use(self, namespace: str) -> int:
+        """What quota counts as `pods`: the namespace's pods that have not ended."""
+        return sum((pod.get("status") or {}).get("phase") not in _ENDED for pod in self._live("pods", namespace))
+
+    def _quota_refusal(self, namespace: str, name: str) -> aiohttp.web.Response | None:
+        """403 if one more pod would exceed a ResourceQuota's `pods` in `namespace` (the first such quota)."""
+        used = self._pods_in_use(namespace)
+        for quota in sorted(self._live("resourcequotas", namespace), key=lambda q: q["metadata"]["name"]):
+            hard = ((quota.get("spec") or {}).get("hard") or {}).get("pods")
+            if hard is None or used + 1 <= kube_validation.parse_quantity(hard):
+                continue
+            limited = _canonical(kube_validation.parse_quantity(hard))
+            message = (f'pods "{name}" is forbidden: exceeded quota: {quota["metadata"]["name"]}, requested: pods=1, '
+                       f"used: pods={used}, limited: pods={limited}")
+            return _status(403, "Forbidden", message, {"name": name, "kind": "pods"})
+        return None
+
+    def _count_quota_usage(self) -> None:
+        """The quota controller's work, done at once: every quota's status holds its hard limits and the usage
+        of what the emulator enforces (`pods`)."""
+        for (resource, namespace, _), obj in self._objects.items():
+            if resource.plural != "resourcequotas" or obj.deleted:
+                continue
+            hard = dict((obj.raw.get("spec") or {}).get("hard") or {})
+            used = {"pods": str(self._pods_in_use(namespace))} if "pods" in hard else {}
+            if obj.raw.get("status") != {"hard": hard, "used": used}:
+                obj.patch({"status": {"hard": hard, "used": used}})
+
+    def _patch_refusal(self, request: Any, kind: str, name: str) -> aiohttp.web.Response | None:
+        refused = patch_refusal(_PATCHED_KINDS[kind], name, request.headers.get("Content-Type", ""), request.data)
+        if refused is not None or kind != "secrets" or not isinstance(request.data, dict):
+            return refused
+        key = (request.resource, request.namespace, name)
+        if key in self._objects and not self._objects[key].deleted:
+            refused = immutable_refusal(self._objects[key].raw, request.data)
+        fold_string_data(request.data)
+        return refused
+
+    async def _collect_garbage(self) -> None:
+        """Delete every object whose owners (ownerReferences, by uid) are all gone."""
+        async with self._lock:
+            live = [(key, obj) for key, obj in self._objects.items() if not obj.deleted]
+            uids = {(obj.raw.get("metadata") or {}).get("uid") for _, obj in live}
+            for (resource, _, _), obj in live:
+                owners = (obj.raw.get("metadata") or {}).get("ownerReferences") or []
+                if owners and not any(owner.get("uid") in uids for owner in owners):
+                    raw = obj.raw
+                    obj.delete()
+                    await self._buses[resource].put({"type": "DELETED", "object": raw})
 
     async def _serve_list(self, request: Any) -> Any:
         listed = await super()._serve_list(request)

@@ -1,14 +1,17 @@
 """What the Kubernetes API server refuses, for the emulator to refuse it too, in the server's own words.
 
 Reproduced from Kubernetes 1.30 (k8s.io/apimachinery pkg/util/validation, pkg/api/resource; kubernetes
-pkg/apis/core/validation), for the objects slipstream creates — pods, namespaces, service accounts:
+pkg/apis/core/validation), for the objects slipstream creates — pods, namespaces, service accounts, secrets,
+resource quotas:
 
     decode (400 BadRequest)   a quantity that ParseQuantity cannot read: the body cannot even become a Pod
+                              (or a ResourceQuota)
     validate (422 Invalid)    names (DNS-1123 label or subdomain), label keys and values, annotation keys,
                               containers present and named, images, env var names (the strict rule: clusters
                               from 1.32 with RelaxedEnvironmentVariableValidation accept more), resource
                               names, negative or fractional quantities, requests above limits, extended
-                              resources (nvidia.com/gpu) whose request is not their limit
+                              resources (nvidia.com/gpu) whose request is not their limit, quota limits
+                              below 0 or (object counts such as pods) not whole
 
 The quantity reader here follows ParseQuantity's scanner, not slipstream's stricter check
 (`chalicelib.spec.quantities`), so the emulator is an independent judge of what registration lets
@@ -29,11 +32,14 @@ _DNS_SUBDOMAIN_FMT = f"{_DNS_LABEL_FMT}(\\.{_DNS_LABEL_FMT})*"
 _QUALIFIED_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE_FMT = f"({_QUALIFIED_FMT})?"
 _ENV_NAME_FMT = "[-._a-zA-Z][-._a-zA-Z0-9]*"
+_SECRET_KEY_FMT = "[-._a-zA-Z0-9]+"
 _QUANTITY_FMT = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 _QUANTITY_SCAN = re.compile(r"[+-]?([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[+-]?[0-9]*)")
 _SUFFIXES = {"": 0, "n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _STANDARD_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
+_INTEGER_RESOURCES = {"pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps",
+                      "persistentvolumeclaims", "services.nodeports", "services.loadbalancers"}
 _INT64 = 2**63
 
 
@@ -229,27 +235,66 @@ def container(spec: dict[str, Any], path: str, seen: set[str]) -> list[Cause]:
     return causes + resources(spec.get("resources") or {}, f"{path}.resources")
 
 
+def _quantity_maps(kind: str, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The maps of quantities in an object of `kind`: containers' requests and limits, a quota's hard limits."""
+    spec = obj.get("spec") or {}
+    if kind == "ResourceQuota":
+        return [spec.get("hard") or {}]
+    if kind != "Pod":
+        return []
+    return [(c.get("resources") or {}).get(k) or {} for c in spec.get("containers") or []
+            for k in ("requests", "limits")]
+
+
 def decode_error(kind: str, obj: dict[str, Any]) -> str | None:
     """The 400 message of a body that cannot be decoded into `kind` (a quantity ParseQuantity refuses)."""
-    if kind != "Pod":
-        return None
-    for spec in (obj.get("spec") or {}).get("containers") or []:
-        for values in ((spec.get("resources") or {}).get(k) or {} for k in ("requests", "limits")):
-            for raw in values.values():
-                try:
-                    parse_quantity(raw)
-                except ValueError as exc:
-                    return f'Pod in version "v1" cannot be handled as a Pod: {exc}'
+    for values in _quantity_maps(kind, obj):
+        for raw in values.values():
+            try:
+                parse_quantity(raw)
+            except ValueError as exc:
+                return f'{kind} in version "v1" cannot be handled as a {kind}: {exc}'
     return None
 
 
+def quota_hard(obj: dict[str, Any]) -> list[Cause]:
+    """ValidateResourceQuotaSpec's checks of `spec.hard` values: non-negative, and whole for object counts."""
+    causes = []
+    for name, raw in ((obj.get("spec") or {}).get("hard") or {}).items():
+        amount, field = parse_quantity(raw), f"spec.hard[{name}]"
+        if amount < 0:
+            causes.append(_invalid(field, raw, "must be greater than or equal to 0"))
+        if name in _INTEGER_RESOURCES and amount != amount.to_integral_value():
+            causes.append(_invalid(field, raw, "must be an integer"))
+    return causes
+
+
+def secret_keys(obj: dict[str, Any]) -> list[Cause]:
+    """ValidateSecret's keys (IsConfigMapKey) of `data` and `stringData`."""
+    causes = []
+    for field in ("data", "stringData"):
+        for key in obj.get(field) or {}:
+            if len(key) > 253:
+                causes.append(_invalid(f"{field}[{key}]", key, max_len_error(253)))
+            if not re.fullmatch(_SECRET_KEY_FMT, key):
+                causes.append(_invalid(f"{field}[{key}]", key, regex_error(
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'", _SECRET_KEY_FMT,
+                    "key.name", "KEY_NAME", "key-name")))
+    return causes
+
+
 def validate(kind: str, obj: dict[str, Any]) -> list[Cause]:
-    """The causes of a 422 for creating `obj`, a `kind` of Pod, Namespace or ServiceAccount."""
+    """The causes of a 422 for creating `obj`, a `kind` of Pod, Namespace, ServiceAccount, Secret or
+    ResourceQuota."""
     meta = obj.get("metadata") or {}
     if kind == "Namespace":
         return object_meta(meta, dns1123_label)
     if kind == "ServiceAccount":
         return object_meta(meta, dns1123_subdomain)
+    if kind == "Secret":
+        return object_meta(meta, dns1123_subdomain) + secret_keys(obj)
+    if kind == "ResourceQuota":
+        return object_meta(meta, dns1123_subdomain) + quota_hard(obj)
     causes = object_meta(meta, dns1123_subdomain)
     containers = (obj.get("spec") or {}).get("containers") or []
     if not containers:

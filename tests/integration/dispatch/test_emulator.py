@@ -194,3 +194,54 @@ def test_a_restricted_namespace_forbids_pods_that_fail_the_standard(kube, namesp
     assert kube.create_namespaced_pod(restricted, secured).metadata.name == "secured"
     as_root = pod("root", securityContext={**secured["spec"]["containers"][0]["securityContext"], "runAsUser": 0})
     assert "runAsUser=0" in refused(kube.create_namespaced_pod, restricted, as_root)[1]["message"]
+
+
+def test_secrets_keep_string_data_as_base64_data_and_refuse_bad_keys(kube, namespace):
+    status, body = refused(kube.create_namespaced_secret, namespace, {"metadata": {"name": "s"},
+                                                                      "stringData": {"bad key": "x"}})
+    assert status == 422 and body["details"]["kind"] == "Secret"
+    assert any(f == "stringData[bad key]" and "a valid config key must consist of" in m for f, m in causes(body))
+    kube.create_namespaced_secret(namespace, {"metadata": {"name": "s"}, "data": {"a": "YQ=="},
+                                              "stringData": {"b": "bee"}})
+    secret = kube.read_namespaced_secret("s", namespace)
+    assert secret.data == {"a": "YQ==", "b": "YmVl"} and secret.string_data is None
+    assert refused(kube.create_namespaced_secret, namespace, {"metadata": {"name": "s"}})[1]["reason"] == \
+        "AlreadyExists"
+    assert [s.metadata.name for s in kube.list_namespaced_secret(namespace).items] == ["s"]
+
+
+def test_an_immutable_secret_keeps_its_data_but_not_its_metadata_fixed(kube, namespace):
+    kube.create_namespaced_secret(namespace, {"metadata": {"name": "s"}, "immutable": True,
+                                              "stringData": {"token": "t"}})
+    status, body = refused(kube.patch_namespaced_secret, "s", namespace, {"stringData": {"token": "other"}},
+                           _content_type=MERGE)
+    assert status == 422 and "field is immutable when `immutable` is set" in body["message"]
+    assert refused(kube.patch_namespaced_secret, "s", namespace, {"immutable": False}, _content_type=MERGE)[0] == 422
+    kube.patch_namespaced_secret("s", namespace, {"metadata": {"labels": {"a": "b"}}}, _content_type=MERGE)
+    secret = kube.read_namespaced_secret("s", namespace)
+    assert secret.metadata.labels == {"a": "b"} and secret.data == {"token": "dA=="}
+
+
+def test_the_garbage_collector_deletes_what_lost_all_its_owners(kube, namespace):
+    # GIVEN a secret owned by a pod, one owned by the pod and by a second pod, one owned by nothing
+    owner = kube.create_namespaced_pod(namespace, pod("owner"))
+    other = kube.create_namespaced_pod(namespace, pod("other"))
+
+    def owned_by(name: str, *pods: Any) -> None:
+        kube.create_namespaced_secret(namespace, {"metadata": {"name": name}})
+        references = [{"apiVersion": "v1", "kind": "Pod", "name": p.metadata.name, "uid": p.metadata.uid}
+                      for p in pods]
+        kube.patch_namespaced_secret(name, namespace, {"metadata": {"ownerReferences": references}},
+                                     _content_type=MERGE)
+
+    owned_by("one", owner)
+    owned_by("two", owner, other)
+    kube.create_namespaced_secret(namespace, {"metadata": {"name": "free"}})
+    # WHEN the first pod is deleted THEN only what it alone owned goes
+    kube.delete_namespaced_pod("owner", namespace)
+    assert {s.metadata.name for s in kube.list_namespaced_secret(namespace).items} == {"two", "free"}
+    # AND an owner reference to an object that is gone (a uid no longer live) makes its dependent go at once
+    kube.create_namespaced_secret(namespace, {"metadata": {"name": "late"}})
+    kube.patch_namespaced_secret("late", namespace, {"metadata": {"ownerReferences": [
+        {"apiVersion": "v1", "kind": "Pod", "name": "owner", "uid": owner.metadata.uid}]}}, _content_type=MERGE)
+    assert {s.metadata.name for s in kube.list_namespaced_secret(namespace).items} == {"two", "free"}

@@ -49,6 +49,21 @@ def test_a_project_domain_is_a_namespace_and_a_service_account_that_fit_the_sche
     assert account["metadata"].get("annotations") == ({"eks.amazonaws.com/role-arn": ARN} if role_arn else None)
 
 
+def test_task_slots_are_a_pod_quota_in_the_namespace_that_fits_the_schema():
+    *_, quota = (check_manifest(m) for m in namespace_manifests("ml", "production", "", max_pods=8))
+    assert quota["kind"] == "ResourceQuota" and quota["spec"] == {"hard": {"pods": "8"}}
+    assert quota["metadata"]["name"] == "slipstream-tasks" and quota["metadata"]["namespace"] == "ml-production"
+    assert quota["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "slipstream"
+    assert [m["kind"] for m in namespace_manifests("ml", "production", "")] == ["Namespace", "ServiceAccount"]
+
+
+@pytest.mark.parametrize("max_pods", [-1, 2.5, True])
+def test_a_slot_count_that_is_not_a_whole_number_names_the_setting(max_pods):
+    with pytest.raises(SlipstreamError, match=rf"max_running_tasks \[{max_pods}\] must be a whole number.*"
+                                              "SLIPSTREAM_MAX_RUNNING_TASKS"):
+        namespace_manifests("ml", "production", "", max_pods=max_pods)
+
+
 @pytest.mark.parametrize("project, domain", [("Bad_Project", "production"), ("ml", "prod/uction"), ("", "x")])
 def test_manifests_refuse_names_that_cannot_make_a_namespace(project, domain):
     with pytest.raises(ValidationError):
@@ -74,7 +89,9 @@ def test_the_control_plane_may_do_what_it_does_and_nothing_else():
     assert granted == {
         *(("pods", v) for v in ("create", "get", "list", "watch", "delete", "deletecollection")),
         ("pods/log", "get"), *(("namespaces", v) for v in ("create", "get", "list", "patch")),
-        *(("serviceaccounts", v) for v in ("create", "get", "patch")), ("events", "list")}
+        *(("serviceaccounts", v) for v in ("create", "get", "patch")), ("events", "list"),
+        *(("secrets", v) for v in ("create", "get", "patch", "delete")),  # the task tokens' Secrets
+        *(("resourcequotas", v) for v in ("create", "get", "patch"))}  # the task slots
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                   "name": role["metadata"]["name"]}
     assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
@@ -169,3 +186,24 @@ def test_a_refusal_is_a_502_naming_the_object_the_answer_and_the_fix(kube):
         provisioner.apply(bad)
     assert failure.value.status_code == 502 and isinstance(failure.value.__cause__, ApiException)
     assert "metadata.annotations" in str(failure.value)
+
+
+def test_provisioning_applies_the_task_slots_and_changes_only_their_count(kube):
+    project = fresh()
+    namespace = f"{project}-development"
+    first = NamespaceProvisioner(kube, max_pods=4).provision(project, ["development"])
+    assert [(o["kind"], o["name"], o["outcome"]) for o in first][-1] == ("ResourceQuota", "slipstream-tasks",
+                                                                         "created")
+    quota = kube.read_namespaced_resource_quota("slipstream-tasks", namespace)
+    assert quota.spec.hard == {"pods": "4"} and quota.status.used == {"pods": "0"}
+    assert [o["outcome"] for o in NamespaceProvisioner(kube, max_pods=4).provision(project, ["development"])] == [
+        "unchanged"] * 3
+    # an administrator adds a limit of their own; the stage then gets more slots
+    kube.patch_namespaced_resource_quota("slipstream-tasks", namespace, {"spec": {"hard": {"requests.cpu": "64"}}},
+                                         _content_type="application/merge-patch+json")
+    assert [o["outcome"] for o in NamespaceProvisioner(kube, max_pods=4).provision(project, ["development"])] == [
+        "unchanged"] * 3
+    assert [o["outcome"] for o in NamespaceProvisioner(kube, max_pods=6).provision(project, ["development"])] == [
+        "unchanged", "unchanged", "updated"]
+    assert kube.read_namespaced_resource_quota("slipstream-tasks", namespace).spec.hard == {
+        "pods": "6", "requests.cpu": "64"}

@@ -1,13 +1,24 @@
 """Pod specs and the pod launcher, over HTTP against a Kubernetes API emulator with the official client:
 what `build_pod` makes fits the Kubernetes schema (strict) and is what the API server stores; AlreadyExists
-and NotFound are real answers, and a pod the API server refuses surfaces with Kubernetes' own message."""
+and NotFound are real answers, and a pod the API server refuses surfaces with Kubernetes' own message.
+The task token reaches the pod through a Secret of its own, owned by the pod."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from chalicelib.dispatch import KubernetesLauncher, PodLauncher, build_pod, namespace_for, pod_name
+from chalicelib.dispatch import (
+    KubernetesLauncher,
+    PodLauncher,
+    build_pod,
+    build_token_secret,
+    namespace_for,
+    pod_name,
+    token_secret_name,
+)
 from chalicelib.dispatch.errors import ClusterError, PodRejected
 from tests.integration.dispatch.conftest import CONFIG
 from tests.support.k8s_schema import check_manifest
@@ -25,7 +36,9 @@ def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_
     # GIVEN a GPU, interruptible task with a timeout, env, secrets and a code bundle, on node "n2[17]"
     req = pod_request(node="n2[17]", attempt=1)
     # WHEN its pod is launched and read back
-    assert PodLauncher(kube).launch(check_pod(build_pod(req, CONFIG))) is True
+    secret = build_token_secret(req)
+    check_manifest(secret)
+    assert PodLauncher(kube).launch(check_pod(build_pod(req, CONFIG)), secret) is True
     pod = kube.read_namespaced_pod(pod_name(req.execution, "n2[17]", 1), f"{project}-production")
     spec, (container,) = pod.spec, pod.spec.containers
     # THEN placement, identity and lifecycle follow the project, domain and task
@@ -42,7 +55,8 @@ def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_
     assert pod.metadata.labels["slipstream.dev/node"].startswith("n2-17")
     assert pod.metadata.annotations["slipstream.dev/node-id"] == "n2[17]"
     assert pod.metadata.annotations["slipstream.dev/execution"] == req.execution
-    assert pod.metadata.annotations["slipstream.dev/task-token"] == req.task_token
+    assert set(pod.metadata.annotations) == {"slipstream.dev/node-id", "slipstream.dev/execution",
+                                             "slipstream.dev/task-id", "slipstream.dev/timeout-seconds"}
     # the command runs the entrypoint on the attempt's data; the token is not in argv
     assert container.name == "task" and container.image == "registry.example/train:3"
     assert container.command == [
@@ -53,14 +67,16 @@ def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_
     env = {e.name: e for e in container.env}
     plain = {name: e.value for name, e in env.items() if e.value is not None}
     assert plain.items() >= {
-        "MODE": "train", "SLIPSTREAM_HEARTBEAT_SECONDS": "30", "SLIPSTREAM_TASK_TOKEN": req.task_token,
+        "MODE": "train", "SLIPSTREAM_HEARTBEAT_SECONDS": "30",
         "SLIPSTREAM_REGION": "eu-west-1", "SLIPSTREAM_DATA_BUCKET": "data", "SLIPSTREAM_EXECUTION": req.execution,
         "SLIPSTREAM_NODE": "n2[17]", "SLIPSTREAM_ATTEMPT": "1", "SLIPSTREAM_TASK_TIMEOUT_SECONDS": "600"}.items()
     assert {name for name in plain if not name.startswith("SLIPSTREAM_")} == {"MODE"}  # slipstream's own win
+    assert req.task_token not in str(kube.api_client.sanitize_for_serialization(pod))  # nowhere in the pod
     secrets = {name: (e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key)
                for name, e in env.items() if e.value_from}
     assert secrets == {"SLIPSTREAM_SECRET_DB_PASSWORD": ("db", "password"),
-                       "SLIPSTREAM_SECRET_WANDB_WANDB": ("wandb", "wandb")}
+                       "SLIPSTREAM_SECRET_WANDB_WANDB": ("wandb", "wandb"),
+                       "SLIPSTREAM_TASK_TOKEN": (token_secret_name(pod.metadata.name), "token")}
     # resources: Kubernetes' names; the GPU request is also a limit, as Kubernetes requires
     assert container.resources.requests == {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}
     assert container.resources.limits == {"memory": "8Gi", "ephemeral-storage": "20Gi", "nvidia.com/gpu": "1"}
@@ -90,7 +106,7 @@ def test_a_plain_task_gets_the_default_image_and_no_scheduling_extras(kube, proj
     assert container.resources.requests == {"cpu": "500m"} and container.resources.limits is None
     assert pod.spec.tolerations is None and pod.spec.affinity is None
     assert pod.spec.active_deadline_seconds is None
-    assert not [e for e in container.env if e.value_from]
+    assert [e.name for e in container.env if e.value_from] == ["SLIPSTREAM_TASK_TOKEN"]  # no task secrets
 
 
 def test_the_last_attempt_of_an_interruptible_task_runs_on_demand(pod_request, task_spec):
@@ -236,3 +252,56 @@ def test_a_pod_that_breaks_the_namespace_pod_security_level_is_a_cluster_error(k
                                            r"Security Standard, which build_pod must meet") as refused:
         PodLauncher(kube).launch(build_pod(req, replace(CONFIG, run_as_user=0)))
     assert not isinstance(refused.value, PodRejected) and refused.value.__cause__.status == 403
+
+
+def secret_of(kube, pod):
+    return kube.read_namespaced_secret(token_secret_name(pod.metadata.name), pod.metadata.namespace)
+
+
+def test_the_token_is_in_an_immutable_secret_that_its_pod_owns_and_takes_along(kube, project, pod_request,
+                                                                              task_spec):
+    # GIVEN a task whose own environment tries to set the token
+    req = pod_request(task=task_spec(container={"environment": {"SLIPSTREAM_TASK_TOKEN": "forged"}}))
+    # WHEN its attempt is launched
+    assert KubernetesLauncher(kube, CONFIG).launch(req) is True
+    pod = kube.read_namespaced_pod(pod_name(req.execution, req.node_id, req.attempt), f"{project}-production")
+    # THEN the pod reads its token from its own Secret, which holds the token and nothing else
+    (token,) = [e for e in pod.spec.containers[0].env if e.name == "SLIPSTREAM_TASK_TOKEN"]
+    assert token.value is None and token.value_from.secret_key_ref.name == token_secret_name(pod.metadata.name)
+    secret = secret_of(kube, pod)
+    assert secret.immutable is True and secret.string_data is None  # folded into data, as the API server does
+    assert {k: base64.b64decode(v).decode() for k, v in secret.data.items()} == {"token": req.task_token}
+    assert PodLauncher(kube).read_token(pod.metadata.namespace, pod.metadata.name) == req.task_token
+    # AND the pod owns it, so it goes when the pod goes
+    (owner,) = secret.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid) == ("Pod", pod.metadata.name, pod.metadata.uid)
+    assert PodLauncher(kube).delete(pod.metadata.namespace, pod.metadata.name) is True
+    assert PodLauncher(kube).read_token(pod.metadata.namespace, pod.metadata.name) is None
+    with pytest.raises(ApiException) as gone:
+        secret_of(kube, pod)
+    assert gone.value.status == 404
+
+
+def test_a_launch_interrupted_after_the_secret_is_completed_by_the_redelivered_message(kube, project, pod_request):
+    req = pod_request()
+    namespace = namespace_for(req.project, req.domain)
+    kube.create_namespaced_secret(namespace, build_token_secret(req))  # the dispatcher died right after this
+    assert KubernetesLauncher(kube, CONFIG).launch(req) is True
+    pod = kube.read_namespaced_pod(pod_name(req.execution, req.node_id, req.attempt), namespace)
+    assert secret_of(kube, pod).metadata.owner_references[0].uid == pod.metadata.uid
+    # and one that died after the pod, before the owner patch: the pod exists, the Secret is owned anyway
+    other = pod_request(req.execution, node="n1")
+    kube.create_namespaced_secret(namespace, build_token_secret(other))
+    kube.create_namespaced_pod(namespace, build_pod(other, CONFIG))
+    assert KubernetesLauncher(kube, CONFIG).launch(other) is False
+    pod = kube.read_namespaced_pod(pod_name(other.execution, "n1", 0), namespace)
+    assert secret_of(kube, pod).metadata.owner_references[0].uid == pod.metadata.uid
+
+
+def test_a_pod_the_cluster_refuses_leaves_no_token_behind(kube, pod_request, task_spec):
+    req = pod_request(task=task_spec(container={"environment": {"1BAD": "x"}}))
+    with pytest.raises(PodRejected):
+        KubernetesLauncher(kube, CONFIG).launch(req)
+    namespace = namespace_for(req.project, req.domain)
+    assert token_secret_name(pod_name(req.execution, req.node_id, req.attempt)) not in {
+        s.metadata.name for s in kube.list_namespaced_secret(namespace).items}

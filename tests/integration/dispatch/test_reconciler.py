@@ -1,6 +1,7 @@
 """The reconciler over HTTP against a Kubernetes API emulator: pods are created by the launcher, then moved
 to the states kubelet would report through the status subresource, then reconciled. `fail_token` is a
-plain function that records its calls (the dispatcher's in production)."""
+plain function that records its calls (the dispatcher's in production). Each pod's token is in its own
+Secret, which the reconciler reads back and which goes with the pod."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.dispatch import PodLauncher, Reconciler, build_pod
+from chalicelib.dispatch import KubernetesLauncher, PodLauncher, Reconciler, build_pod, token_secret_name
 from tests.integration.dispatch.conftest import CONFIG
 
 pytestmark = pytest.mark.integration
@@ -45,14 +46,19 @@ class Recorder:
         self.calls.append((token, error, cause))
 
 
+TOKENS: dict[str, str] = {}  # pod name → the task token it was launched with
+
+
 @pytest.fixture()
 def pods(kube, project, pod_request) -> dict[str, Any]:
     """One launched pod per entry of STATES (node id = the entry's name), its status set as kubelet would."""
     launched = {}
     execution = pod_request().execution
     for node, status in STATES.items():
-        pod = build_pod(pod_request(execution, node=node), CONFIG)
-        assert PodLauncher(kube).launch(pod) is True
+        request = pod_request(execution, node=node)
+        assert KubernetesLauncher(kube, CONFIG).launch(request) is True
+        pod = build_pod(request, CONFIG)
+        TOKENS[pod.metadata.name] = request.task_token
         if status is not None:
             kube.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})
         launched[node] = pod
@@ -60,7 +66,11 @@ def pods(kube, project, pod_request) -> dict[str, Any]:
 
 
 def token_of(pod: Any) -> str:
-    return pod.metadata.annotations["slipstream.dev/task-token"]
+    return TOKENS[pod.metadata.name]
+
+
+def secrets_in(kube, namespace: str) -> set[str]:
+    return {s.metadata.name for s in kube.list_namespaced_secret(namespace).items}
 
 
 def names_in(kube, namespace: str) -> set[str]:
@@ -79,8 +89,9 @@ def test_pods_that_died_without_reporting_get_their_tokens_failed_and_finished_p
     assert sorted((node_of[token], error) for token, error, _ in failed.calls) == [
         ("crashed", "slipstream.SystemError"), ("deadline", "slipstream.Timeout"),
         ("evicted", "slipstream.SystemError"), ("oom", "slipstream.SystemError"), ("pull", "slipstream.SystemError")]
-    # AND the finished pods are gone, the live ones untouched
+    # AND the finished pods are gone, the live ones untouched, and the tokens' Secrets went with their pods
     assert names_in(kube, namespace) == {pods["running"].metadata.name, pods["pending"].metadata.name}
+    assert secrets_in(kube, namespace) == {token_secret_name(pods[n].metadata.name) for n in ("running", "pending")}
     assert counts == {"seen": 8, "failed": 5, "deleted": 6, "active": 2, "errors": 0}
     # AND a second pass fails nothing more
     assert Reconciler(kube, failed).run_once(namespace) == {"seen": 2, "failed": 0, "deleted": 0, "active": 2,
@@ -129,3 +140,39 @@ def test_pods_not_managed_by_slipstream_are_left_alone(kube, project, pod_reques
     failed = Recorder()
     assert Reconciler(kube, failed).run_once(pod.metadata.namespace)["seen"] == 0
     assert failed.calls == [] and pod.metadata.name in names_in(kube, pod.metadata.namespace)
+
+
+def test_the_token_comes_from_the_pods_secret_and_nowhere_in_the_pod(kube, project, pods):
+    # GIVEN launched pods: no token in their annotations or in a plain env value
+    for pod in pods.values():
+        stored = kube.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
+        assert token_of(pod) not in str(stored.metadata.annotations) + str(stored.metadata.labels)
+        assert all(e.value != token_of(pod) for e in stored.spec.containers[0].env)
+    # WHEN the Secret of the OOMKilled pod holds another token (it is the one source) and the pass runs
+    oom = pods["oom"]
+    secret = token_secret_name(oom.metadata.name)
+    kube.delete_namespaced_secret(secret, oom.metadata.namespace)
+    kube.create_namespaced_secret(oom.metadata.namespace, {"metadata": {"name": secret},
+                                                          "stringData": {"token": "from-the-secret"}})
+    failed = Recorder()
+    Reconciler(kube, failed).run_once(oom.metadata.namespace)
+    # THEN that token is the one failed
+    assert ("from-the-secret", "slipstream.SystemError") in {(token, error) for token, error, _ in failed.calls}
+
+
+def test_a_dead_pod_whose_secret_is_gone_has_nothing_to_fail_and_goes(kube, project, pods):
+    crashed = pods["crashed"]
+    kube.delete_namespaced_secret(token_secret_name(crashed.metadata.name), crashed.metadata.namespace)
+    failed = Recorder()
+    counts = Reconciler(kube, failed).run_once(crashed.metadata.namespace)
+    assert token_of(crashed) not in {token for token, _, _ in failed.calls}
+    assert counts["failed"] == 4 and crashed.metadata.name not in names_in(kube, crashed.metadata.namespace)
+
+
+def test_a_pod_launched_without_a_token_secret_is_reconciled_too(kube, project, pod_request):
+    """A pod made by other means (a test, an old control plane) has no Secret: warned about, then removed."""
+    pod = build_pod(pod_request(), CONFIG)
+    PodLauncher(kube).launch(pod)
+    kube.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": STATES["evicted"]})
+    failed = Recorder()
+    assert Reconciler(kube, failed).run_once(pod.metadata.namespace)["deleted"] == 1 and failed.calls == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.dispatch import PodLauncher, Reconciler, build_pod
+from chalicelib.dispatch import KubernetesLauncher, Reconciler, build_pod
 from tests.integration.dispatch.conftest import CONFIG
 
 pytestmark = pytest.mark.integration
@@ -36,11 +36,18 @@ class Calls:
 
 
 @pytest.fixture()
-def pending_pod(kube, pod_request) -> Any:
-    pod = build_pod(pod_request(node="train", attempt=1), CONFIG)
-    assert PodLauncher(kube).launch(pod) is True
+def launched(kube, pod_request) -> tuple[Any, str]:
+    """(a pod Pending as unschedulable, its task token)."""
+    request = pod_request(node="train", attempt=1)
+    pod = build_pod(request, CONFIG)
+    assert KubernetesLauncher(kube, CONFIG).launch(request) is True
     kube.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": UNSCHEDULABLE})
-    return kube.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
+    return kube.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace), request.task_token
+
+
+@pytest.fixture()
+def pending_pod(launched) -> Any:
+    return launched[0]
 
 
 def _reconciler(kube, calls: Calls, minutes_later: float) -> Reconciler:
@@ -48,22 +55,21 @@ def _reconciler(kube, calls: Calls, minutes_later: float) -> Reconciler:
     return Reconciler(kube, calls.fail, calls.heartbeat, calls.save, max_pending_seconds=1800, clock=lambda: later)
 
 
-def test_a_pending_pod_within_the_limit_gets_heartbeats_and_stays(kube, pending_pod):
+def test_a_pending_pod_within_the_limit_gets_heartbeats_and_stays(kube, pending_pod, launched):
     calls = Calls()
     counts = _reconciler(kube, calls, minutes_later=10).run_once(pending_pod.metadata.namespace)
-    token = pending_pod.metadata.annotations["slipstream.dev/task-token"]
-    assert calls.heartbeats == [token] and calls.failures == []
+    assert calls.heartbeats == [launched[1]] and calls.failures == []  # the token, read from the pod's Secret
     assert counts["active"] == 1 and counts["deleted"] == 0
     assert kube.read_namespaced_pod(pending_pod.metadata.name, pending_pod.metadata.namespace)
 
 
-def test_a_pod_pending_past_the_limit_fails_with_the_schedulers_reason_and_goes(kube, pending_pod):
+def test_a_pod_pending_past_the_limit_fails_with_the_schedulers_reason_and_goes(kube, pending_pod, launched):
     calls = Calls()
     namespace = pending_pod.metadata.namespace
     counts = _reconciler(kube, calls, minutes_later=31).run_once(namespace)
     assert calls.heartbeats == []
     [(token, error, cause)] = calls.failures
-    assert token == pending_pod.metadata.annotations["slipstream.dev/task-token"]
+    assert token == launched[1]
     assert error == "slipstream.PendingTimeout"  # not retried: another attempt would wait for the same capacity
     assert "[Unschedulable]" in cause and "Insufficient nvidia.com/gpu" in cause and "stayed Pending for 18" in cause
     # the error is kept where the pod would have put its own, for the node and the execution to show

@@ -31,6 +31,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     heartbeat_seconds: int = 300
     timeout_slack_seconds: int = 60
+    max_running_tasks: int = 0  # task slots per project-domain (its namespace's pod quota); 0: the cluster's
     max_pending_seconds: int = 1800  # a pod may wait this long for a node, an image or a GPU before it fails
     max_execution_seconds: int = 7 * 24 * 3600  # the bound of every wait in a state machine, and of the whole
     gather_timeout_seconds: int = 900
@@ -44,6 +45,12 @@ class Settings:
     # The task IAM role of each project-domain, annotated on its service account for IRSA; may use {project},
     # {domain} and {stack} (name_prefix). Empty: no annotation, and pods have only what their node's role allows.
     task_role_arn_pattern: str = ""
+    # Set by a deployed stack with a cluster: the control plane makes each project-domain's task role itself
+    # (chalicelib.dispatch.task_roles), bounded by this policy and trusted through the cluster's OIDC provider.
+    # It wins over task_role_arn_pattern, which names roles made outside slipstream.
+    task_role_boundary_arn: str = ""
+    eks_oidc_provider_arn: str = ""
+    eks_oidc_issuer: str = ""
 
     @property
     def pod_heartbeat_seconds(self) -> int:

@@ -30,7 +30,7 @@ from chalicelib.compiler.asl import compile_asl
 from chalicelib.compiler.plan import ExecutionPlan, PlanNode, branch_operands, build_plan
 from chalicelib.config import Settings
 from chalicelib.data import attempt_prefix, node_outputs, split_key
-from chalicelib.dispatch.errors import ClusterError, ClusterUnreachable
+from chalicelib.dispatch.errors import ClusterError, ClusterUnreachable, NoCapacity
 from chalicelib.errors import NotFoundError, SlipstreamError
 from chalicelib.executions import asl_options
 from chalicelib.machines import StateMachines, sfn_execution_name
@@ -63,10 +63,15 @@ class _Lru(OrderedDict[str, Any]):
         return value
 
 
+def _slot_member(x: str, path: str) -> str:
+    return f"{x}#{path}"
+
+
 class Dispatcher:
     def __init__(self, settings: Settings, store: ExecutionStore, blobs: BlobStore, sfn: Any,
-                 machines: StateMachines, launcher: Launcher, cache_model: Any) -> None:
+                 machines: StateMachines, launcher: Launcher, cache_model: Any, sqs: Any = None) -> None:
         self.settings = settings
+        self.sqs = sqs  # to send a run message back to the queue while no task slot is free
         self.store = store
         self.blobs = blobs
         self.sfn = sfn
@@ -132,12 +137,16 @@ class Dispatcher:
         if not self.store.claim_wait_token(x, node_id, token):
             return  # another worker released it
         try:
-            output = self._release_output(x, plan, node)
-        except SlipstreamError as exc:
-            self.fail_token(token, "slipstream.UserError", str(exc))
-            return
-        self.store.update_node(x, node_id, "QUEUED")
-        self.succeed_token(token, output)
+            try:
+                output = self._release_output(x, plan, node)
+            except SlipstreamError as exc:
+                self.fail_token(token, "slipstream.UserError", str(exc))
+                return
+            self.store.update_node(x, node_id, "QUEUED")
+            self.succeed_token(token, output)
+        except Exception:  # throttled, or the service failed: the token must not be lost with the message
+            self.store.return_wait_token(x, node_id, token)
+            raise
 
     def _release_output(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
         if node.kind == "branch":
@@ -173,6 +182,9 @@ class Dispatcher:
         ref = {"name": task["id"]["name"], "version": task["id"]["version"], "task_type": task["task_type"]}
         if task["metadata"]["cache"] and self._answer_from_cache(x, path, task, inputs, token, ref):
             return
+        if index is None and self._at_max_parallelism(x, path):
+            self._wait_for_a_slot(m, token)
+            return
         from chalicelib.dispatch.pods import PodRequest, pod_name  # the Kubernetes client: on the first launch only
 
         prefix = attempt_prefix(x, path, attempt)
@@ -181,18 +193,55 @@ class Dispatcher:
         request = PodRequest(project=project, domain=domain, execution=x, node_id=path, attempt=attempt, task=task,
                              inputs_uri=self.blobs.uri(inputs_key), outputs_prefix=self.blobs.uri(prefix + "/"),
                              task_token=token)
-        self.store.update_node(x, path, "RUNNING", attempts=attempt + 1, pod=pod_name(x, path, attempt), task=ref,
-                               started_at=utcnow())
         try:
             created = self.launcher.launch(request)
+        except NoCapacity:
+            self._wait_for_a_slot(m, token)
+            return
         except ClusterUnreachable:
             raise  # worth another try: SQS redelivers the message
         except ClusterError as exc:  # refused (invalid pod, no namespace, RBAC): no retry can succeed
-            self.save_attempt_error(x, path, attempt, "system", str(exc))
-            self.fail_token(token, LAUNCH_FAILED, str(exc))
+            error = {"kind": "system", "message": f"task [{ref['name']}] (node [{path}]) could not start: {exc}"}
+            self.save_attempt_error(x, path, attempt, error["kind"], error["message"])
+            self.store.update_node(x, path, "FAILED", attempts=attempt + 1, task=ref, error=error, ended_at=utcnow())
+            self._free_slot(x, path)
+            self.fail_token(token, LAUNCH_FAILED, error["message"])
             return
+        self.store.update_node(x, path, "RUNNING", attempts=attempt + 1, pod=pod_name(x, path, attempt), task=ref,
+                               started_at=utcnow())
         if not created:
             logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
+
+    def _at_max_parallelism(self, x: str, path: str) -> bool:
+        """Whether the execution's launch plan caps its running tasks and no slot is free; else the node takes
+        one (kept across its attempts, freed when it is done). A map task's items are bounded by the map's own
+        `concurrency`, as in Flyte, and never reach here."""
+        limit = self._max_parallelism(x)
+        if not limit:
+            return False
+        project, domain, name = split_key(x)
+        return not self.store.take_slot(project, domain, name, _slot_member(x, path), limit)
+
+    def _free_slot(self, x: str, path: str) -> None:
+        if self._max_parallelism(x):
+            project, domain, name = split_key(x)
+            self.store.free_slot(project, domain, name, _slot_member(x, path))
+
+    def _max_parallelism(self, x: str) -> int | None:
+        root = "/".join(x.split("/")[:3])  # a dynamic child's tasks count against its root execution
+        return self._cached_json(f"{root}/context.json").get("max_parallelism")
+
+    def _wait_for_a_slot(self, m: dict[str, Any], token: str) -> None:
+        """Every task slot of the project-domain is taken: the run message comes back later (backing off, but
+        always within a heartbeat window) and its token is kept alive meanwhile. The wait costs the task
+        nothing: its own timeout starts with its pod."""
+        waits = int(m.get("w") or 0)
+        if not waits:
+            self.store.update_node(m["x"], m["n"] if m.get("i") is None else f"{m['n']}.{m['i']}", "QUEUED")
+        delay = min(2 ** waits, max(1, self.settings.heartbeat_seconds // 4), 900)  # SQS: DelaySeconds <= 900
+        self.heartbeat_token(token)
+        self.sqs.send_message(QueueUrl=self.settings.dispatch_queue_url, MessageBody=json.dumps({**m, "w": waits + 1}),
+                              DelaySeconds=delay)
 
     def _answer_from_cache(self, x: str, path: str, task: dict[str, Any], inputs: dict[str, Any], token: str,
                            ref: dict[str, Any]) -> bool:
@@ -217,6 +266,7 @@ class Dispatcher:
         node = plan.find(node_id)
         outputs_key = result.get("outputs") or node_outputs(x, node_id)
         self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=outputs_key, ended_at=utcnow())
+        self._free_slot(x, node_id)
         if node.task and plan.tasks[node.task]["metadata"]["cache"] and not result.get("cache_hit"):
             self._fill_cache(x, node, plan.tasks[node.task], outputs_key)
         released = node_id
@@ -279,6 +329,7 @@ class Dispatcher:
 
     def _on_child(self, m: dict[str, Any]) -> None:
         x, node_id, token = m["x"], m["n"], m["tok"]
+        self._free_slot(x, node_id)  # its pod has ended; the tasks it built need slots of their own
         closure = self.blobs.get_json(m["r"]["dynamic"])
         try:
             plan = build_plan(CompiledWorkflow.from_closure(closure))

@@ -23,7 +23,7 @@ from chalicelib.machines import StateMachines, sfn_execution_name
 from chalicelib.registration import RegistrationService
 from chalicelib.spec import Identifier, check_name, content_hash
 from chalicelib.store import BlobStore, MetadataStore
-from chalicelib.store.executions import TERMINAL, ExecutionStore, execution_view, node_view, utcnow
+from chalicelib.store.executions import NODE_RANK, TERMINAL, ExecutionStore, execution_view, node_view, utcnow
 
 EXECUTION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
@@ -99,6 +99,14 @@ class ExecutionService:
                inputs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         digest = content_hash({"workflow": workflow["id"], "launch_plan": launch_plan and launch_plan["id"],
                                "inputs": inputs})
+        # compiled before the record exists, so a workflow that cannot run leaves no execution behind
+        compiled = CompiledWorkflow.from_closure(self.registration.closure(Identifier.from_dict(workflow["id"])))
+        try:
+            plan = build_plan(compiled)
+        except NotImplementedError as exc:
+            raise ValidationError(f"workflow [{workflow['id']['name']}] uses {exc}, which remote runs do not "
+                                  "support yet; call a task there instead") from None
+        machines = compile_asl(plan, asl_options(self.settings))
         record, created = self.store.create(project, domain, name, workflow=workflow["id"],
                                             launch_plan=launch_plan and launch_plan["id"], request_digest=digest)
         if not created:
@@ -108,16 +116,12 @@ class ExecutionService:
             if record.sfn_execution_arn:
                 return self._view(record), False
         x = execution_key(project, domain, name)
-        compiled = CompiledWorkflow.from_closure(self.registration.closure(Identifier.from_dict(workflow["id"])))
-        try:
-            plan = build_plan(compiled)
-        except NotImplementedError as exc:
-            raise ValidationError(f"workflow [{workflow['id']['name']}] uses {exc}, which remote runs do not "
-                                  "support yet; call a task there instead") from None
-        machines = compile_asl(plan, asl_options(self.settings))
         plan_key, _ = self.blobs.put_content_addressed("plans", plan.to_dict())
         inputs_key = self.blobs.put_json(f"{x}/inputs.json", inputs)
-        self.blobs.put_json(f"{x}/context.json", {"plan_key": plan_key})
+        context = {"plan_key": plan_key}
+        if launch_plan and launch_plan.get("max_parallelism"):
+            context["max_parallelism"] = launch_plan["max_parallelism"]
+        self.blobs.put_json(f"{x}/context.json", context)
         arns = self.machines.ensure(machines.definitions)
         arn = self.machines.start(arns[machines.root], sfn_execution_name(x),
                                   {"x": x, "q": self.settings.dispatch_queue_url})
@@ -185,7 +189,18 @@ class ExecutionService:
             self.launcher.stop_execution(project, domain, name)
         self.store.set_phase(record, "ABORTED", ended_at=utcnow(),
                              error={"code": "Aborted", "message": "terminated by user"})
+        self._abort_nodes(execution_key(project, domain, name))
         return self.get(project, domain, name)
+
+    def _abort_nodes(self, x: str) -> None:
+        """Every node still open ends ABORTED, with those of the graphs its dynamic tasks built: the status
+        event that follows finds the execution ended already and closes nothing."""
+        now = utcnow()
+        for node in self.store.nodes(x):
+            if node.phase_rank is None or node.phase_rank < NODE_RANK["SUCCEEDED"]:
+                self.store.update_node(x, node.sk, "ABORTED", ended_at=now)
+            if (node.task or {}).get("task_type") == "dynamic":
+                self._abort_nodes(f"{x}/{node.sk}")
 
     def relaunch(self, project: str, domain: str, name: str, new_name: str | None = None) -> dict[str, Any]:
         record = self.store.get(project, domain, name)

@@ -55,7 +55,8 @@ class Services:
         machines = StateMachines(sfn, settings.states_role_arn, settings.region)
         store = ExecutionStore(models)
         executions = ExecutionService(settings, store, metadata, blobs, registration, machines, launcher)
-        dispatcher = Dispatcher(settings, store, blobs, sfn, machines, launcher, models.TaskCache)
+        dispatcher = Dispatcher(settings, store, blobs, sfn, machines, launcher, models.TaskCache,
+                                aws_client(settings, "sqs", session))
         status = StatusHandler(store, blobs, sfn, aws_client(settings, "sns", session), settings.events_topic_arn,
                                registration, dispatcher)
         return cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher,
@@ -103,7 +104,11 @@ def namespace_provisioner(settings: Settings, launcher: Any) -> Any:
         if core is None:
             return None
         from chalicelib.dispatch.provisioner import NamespaceProvisioner
+        from chalicelib.dispatch.task_roles import TaskRoles
 
-        return NamespaceProvisioner(core, settings.task_role_arn_pattern, settings.name_prefix)
+        roles = TaskRoles.from_settings(settings, aws_client(settings, "iam")) \
+            if settings.task_role_boundary_arn else None
+        return NamespaceProvisioner(core, settings.task_role_arn_pattern, settings.name_prefix, task_roles=roles,
+                                    max_pods=settings.max_running_tasks)
 
     return None if launcher is None else build

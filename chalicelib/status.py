@@ -114,6 +114,7 @@ class StatusHandler:
             if len(json.dumps(outputs)) <= INLINE_OUTPUTS_BYTES:
                 fields["outputs"] = outputs
         elif phase != "RUNNING":
+            self._stop_pods(project, domain, name)
             node_errors = self._close_nodes(x, phase)
             message = error_message(detail.get("error"), detail.get("cause"))
             if not detail.get("cause") and node_errors:  # moto drops a failed branch's cause; AWS keeps it
@@ -123,6 +124,14 @@ class StatusHandler:
             fields["ended_at"] = utcnow()
         if self.store.set_phase(record, phase, **fields) and phase != "RUNNING":
             self._notify(record, phase, fields.get("error"))
+
+    def _stop_pods(self, project: str, domain: str, name: str) -> None:
+        """A failed execution's other branches were cancelled by Step Functions; their pods would run on."""
+        launcher = self.dispatcher.launcher
+        if launcher is not None:
+            stopped = launcher.stop_execution(project, domain, name)
+            if stopped:
+                logger.info("stopped %d pods of ended execution %s/%s/%s", stopped, project, domain, name)
 
     def _close_nodes(self, x: str, phase: str) -> list[str]:
         """Nodes still open when an execution fails: FAILED with the error their pod left, else ABORTED or

@@ -19,18 +19,28 @@ from chalicelib.errors import (
     ValidationError,
 )
 from slipstream.config import ClientConfig
+from slipstream.transport import Attempts, send
 
 _ERRORS = {400: ValidationError, 404: NotFoundError, 409: ConflictError, 413: PayloadTooLargeError}
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
+SECONDS_PER_SPEC = 0.25  # added to the timeout of a registration request per spec it carries
+_REGISTER_RERUN = ("registration is idempotent, so running `slipstream register` again is safe: what was stored "
+                   "stays, identical content is not stored twice")
 
 
 class ApiClient:
-    def __init__(self, config: ClientConfig, timeout: float = 60.0) -> None:
+    def __init__(self, config: ClientConfig, timeout: float = 60.0, tries: int = 4) -> None:
+        """`timeout`: seconds to wait for an answer (a registration adds SECONDS_PER_SPEC per spec);
+        `tries`: sends of one request at most, when a connection is reset (see slipstream.transport)."""
         self.config = config
         self.timeout = timeout
+        self.tries = tries
         self.requests_sent = 0
 
-    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None, *,
+                idempotent: bool | None = None, timeout: float | None = None, rerun_hint: str = "") -> Any:
+        """Send one API request. `idempotent` (default: GET, HEAD, PUT and DELETE are) lets a lost
+        connection be retried after the request was sent."""
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         url = f"{self.config.api_url}{path}" + (f"?{query}" if query else "")
         data = None if body is None else json.dumps(body).encode()
@@ -38,16 +48,16 @@ class ApiClient:
         if self.config.auth == "sigv4":
             headers = self._sign(method, url, data, headers)
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        self.requests_sent += 1
+        attempts = Attempts(timeout or self.timeout, self.tries, rerun_hint=rerun_hint,
+                            idempotent=method in ("GET", "HEAD", "PUT", "DELETE") if idempotent is None else idempotent)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = response.read()
+            payload = send(request, attempts, self.config.api_url, self._count)
         except urllib.error.HTTPError as exc:
             raise _error_from(exc) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise UserError(f"cannot reach the control plane at [{self.config.api_url}] ({exc}); "
-                            "is the sandbox running? `slipstream sandbox start`") from None
         return json.loads(payload) if payload else None
+
+    def _count(self) -> None:
+        self.requests_sent += 1
 
     def _sign(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         import botocore.session
@@ -77,10 +87,15 @@ class ApiClient:
     # registration
 
     def register(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Register in as few requests as the body limit allows, keeping dependency order."""
+        """Register in as few requests as the body limit allows, keeping dependency order. A request acts in
+        one project-domain (its path's), so specs go grouped by their id's project and domain."""
         results: list[dict[str, Any]] = []
-        for chunk in _chunks(specs, MAX_REQUEST_BYTES):
-            results.extend(self.request("POST", "/api/v1/register", {"specs": chunk})["entities"])
+        for (project, domain), scoped in _by_scope(specs, self.config.project, self.config.domain).items():
+            path = f"/api/v1/projects/{_quote(project)}/domains/{_quote(domain)}/register"
+            for chunk in _chunks(scoped, MAX_REQUEST_BYTES):
+                results.extend(self.request("POST", path, {"specs": chunk}, idempotent=True,
+                                            timeout=self.timeout + SECONDS_PER_SPEC * len(chunk),
+                                            rerun_hint=_REGISTER_RERUN)["entities"])
         return results
 
     def list_names(self, kind: str, project: str, domain: str, limit: int | None = None,
@@ -99,8 +114,8 @@ class ApiClient:
 
     def upload_bundle(self, project: str, domain: str, digest: str, data: bytes) -> str:
         """Upload a code bundle unless the control plane has it already; returns its s3:// URI."""
-        location = self.request("POST", "/api/v1/dataproxy/upload_location",
-                                {"project": project, "domain": domain, "digest": digest})
+        location = self.request("POST", f"/api/v1/dataproxy/{_quote(project)}/{_quote(domain)}/upload_location",
+                                {"digest": digest}, idempotent=True)
         if not location["exists"]:
             self._put(location["upload_url"], data, "application/gzip")
         return location["uri"]
@@ -109,9 +124,7 @@ class ApiClient:
         """PUT to a presigned URL; an explicit type, as urllib's default (form-encoded) makes S3
         emulators try to parse the body."""
         put = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
-        self.requests_sent += 1
-        with urllib.request.urlopen(put, timeout=self.timeout):
-            pass
+        send(put, Attempts(self.timeout, self.tries, idempotent=True), urllib.parse.urlsplit(url).netloc, self._count)
 
 
     def upload_file(self, project: str, domain: str, path: Any) -> str:
@@ -121,8 +134,8 @@ class ApiClient:
 
         data = Path(path).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        location = self.request("POST", "/api/v1/dataproxy/upload_location",
-                                {"project": project, "domain": domain, "digest": digest, "filename": Path(path).name})
+        location = self.request("POST", f"/api/v1/dataproxy/{_quote(project)}/{_quote(domain)}/upload_location",
+                                {"digest": digest, "filename": Path(path).name}, idempotent=True)
         if not location["exists"]:
             self._put(location["upload_url"], data, "application/octet-stream")
         return location["uri"]
@@ -130,7 +143,10 @@ class ApiClient:
     # executions
 
     def create_execution(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/api/v1/executions", body)
+        """Start an execution in the body's project and domain (the configured ones if it names none)."""
+        project, domain = body.get("project", self.config.project), body.get("domain", self.config.domain)
+        return self.request("POST", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}", body,
+                            idempotent=bool(body.get("name")))  # a named execution is created once
 
     def get_execution(self, project: str, domain: str, name: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}")
@@ -161,16 +177,32 @@ def _quote(part: str) -> str:
     return urllib.parse.quote(part, safe="")
 
 
-def _chunks(specs: list[dict[str, Any]], limit: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    size = 0
+def _by_scope(specs: list[dict[str, Any]], project: str, domain: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Specs by the (project, domain) of their id, in order; one without a well-formed id goes with the
+    configured ones, for the API to name what is wrong with it."""
+    scopes: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for spec in specs:
-        spec_size = len(json.dumps(spec)) + 2
-        if chunk and size + spec_size > limit:
+        ident = spec.get("id") if isinstance(spec, dict) else None
+        scope = (project, domain)
+        if isinstance(ident, dict) and isinstance(ident.get("project"), str) and isinstance(ident.get("domain"), str):
+            scope = (ident["project"], ident["domain"])
+        scopes.setdefault(scope, []).append(spec)
+    return scopes
+
+
+def _chunks(specs: list[dict[str, Any]], limit: int) -> Iterator[list[dict[str, Any]]]:
+    """Runs of specs whose request body, `{"specs": [s1, s2]}` as `request` encodes it (ASCII, so characters
+    are bytes), is at most `limit` bytes; a spec too large on its own goes alone, for the API to refuse."""
+    envelope = len(json.dumps({"specs": []}))
+    chunk: list[dict[str, Any]] = []
+    size = envelope
+    for spec in specs:
+        spec_size = len(json.dumps(spec))
+        if chunk and size + 2 + spec_size > limit:  # 2: the ", " between items
             yield chunk
-            chunk, size = [], 0
+            chunk, size = [], envelope
+        size += spec_size + (2 if chunk else 0)
         chunk.append(spec)
-        size += spec_size
     if chunk:
         yield chunk
 

@@ -28,6 +28,21 @@ TIMEOUT_ERROR = "slipstream.Timeout"
 TIMED_OUT_EXIT = 4
 
 
+class BundleDigestError(ValueError):
+    """A code bundle whose bytes are not the ones its name promises (bundles/<project>/<domain>/<sha256>.tar.gz):
+    another hand replaced it in the bucket. Refused before anything in it is unpacked or imported."""
+
+
+def _bundle_digest(uri: str) -> str:
+    """The sha256 a bundle URI names (its file name `<64 hex digits>.tar.gz`, as registration uploads it)."""
+    name = uri.rsplit("/", 1)[-1]
+    digest = name.removesuffix(".tar.gz")
+    if name == digest or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise BundleDigestError(f"code bundle [{uri}] does not name its sha256 (…/<64 hex digits>.tar.gz), so it "
+                                "cannot be verified before it runs; register the code again to upload it by digest")
+    return digest
+
+
 def _split(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"[{uri}] is not an s3:// URI")
@@ -76,10 +91,16 @@ class Entrypoint:
         from slipstream.bundle import extract_bundle
 
         bucket, key = _split(self.args.bundle)
-        digest = hashlib.sha256(self.args.bundle.encode()).hexdigest()
-        target = Path(tempfile.gettempdir()) / "slipstream-bundles" / digest
+        expected = _bundle_digest(self.args.bundle)
+        target = Path(tempfile.gettempdir()) / "slipstream-bundles" / expected  # only verified bundles land here
         if not target.exists():
             data = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != expected:
+                raise BundleDigestError(f"code bundle [{self.args.bundle}] has sha256 [{actual}], not the [{expected}] "
+                                        "its name promises: it changed after it was uploaded, and none of it ran. "
+                                        "Delete that object, then register again to upload the bundle anew")
+            target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix="bundle-"))
             extract_bundle(data, staging)
             with contextlib.suppress(OSError):

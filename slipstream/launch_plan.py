@@ -80,9 +80,14 @@ class LaunchPlan:
 
     def __init__(self, name: str, workflow: Workflow, default_inputs: dict[str, Any] | None = None,
                  fixed_inputs: dict[str, Any] | None = None, schedule: CronSchedule | FixedRate | None = None,
-                 notifications: list[Email | SNS] | None = None) -> None:
+                 notifications: list[Email | SNS] | None = None, max_parallelism: int | None = None) -> None:
         if not isinstance(workflow, Workflow):
             raise ValidationError(f"launch plan [{name}] needs a @workflow, not {workflow!r}")
+        if max_parallelism is not None and (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int)
+                                            or not 1 <= max_parallelism <= 10_000):
+            raise ValidationError(f"launch plan [{name}]: max_parallelism [{max_parallelism}] must be a whole "
+                                  "number from 1 to 10000 (how many of an execution's tasks run at once)")
+        self.max_parallelism = max_parallelism
         self.name = name
         self.workflow = workflow
         owner = f"launch plan [{name}]"
@@ -125,6 +130,7 @@ class LaunchPlan:
             "fixed_inputs": dict(self.fixed_inputs),
             "schedule": self.schedule.to_spec() if self.schedule else None,
             "notifications": [n.to_spec() for n in self.notifications],
+            **({"max_parallelism": self.max_parallelism} if self.max_parallelism else {}),
         }
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import size
 
 from chalicelib.errors import NotFoundError
 from chalicelib.store.models import Models
@@ -148,6 +149,35 @@ class ExecutionStore:
                 return False
             raise
         return True
+
+    def take_slot(self, project: str, domain: str, name: str, node: str, limit: int) -> bool:
+        """One of an execution's `limit` task slots for `node` (again, for its next attempt), or False when all
+        are taken: one conditional update, so concurrent dispatchers can never exceed the limit."""
+        Execution = self.models.Execution
+        running = Execution.running_nodes
+        try:
+            Execution(pk=f"{project}#{domain}", sk=name).update(
+                actions=[running.add({node})],
+                condition=running.does_not_exist() | running.contains(node) | (size(running) < limit))
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def free_slot(self, project: str, domain: str, name: str, node: str) -> None:
+        Execution = self.models.Execution
+        Execution(pk=f"{project}#{domain}", sk=name).update(actions=[Execution.running_nodes.delete({node})])
+
+    def return_wait_token(self, execution_key: str, node_id: str, token: str) -> None:
+        """Give back a claimed token whose answer did not go through, so the redelivered message finds it."""
+        Node = self.models.NodeExecution
+        try:
+            Node(pk=execution_key, sk=node_id).update(actions=[Node.wait_token.set(token)],
+                                                      condition=Node.wait_token.does_not_exist())
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
 
 
 def execution_view(record: Any) -> dict[str, Any]:

@@ -9,6 +9,9 @@ Keys and the access patterns they serve, none by scan:
     entities         pk=<kind>#<project>#<domain>#<name>   sk=V#<version>    get by identifier
                      LSI by_created (pk, created=<time>#<version>)           versions of a name, newest first
                      pk=NAMES#<kind>#<project>#<domain>    sk=N#<name>       names in a project/domain
+                     pk=BATCH#<batch id>                   sk=COMMIT         a registration batch committed
+                     (version and name items carry `batches`, the batches that wrote them: an item is
+                     visible once one of them is committed; see chalicelib.registration)
     executions       pk=<project>#<domain>  sk=<name>                        get
                      LSI by_created                                          newest first
                      GSI by_phase (phase_key=<project>#<domain>#<phase>, created)         filter by phase
@@ -28,6 +31,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -36,12 +40,14 @@ from pynamodb.models import Model
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
 
 PROJECTS_PARTITION = "PROJECT"
+BATCH_COMMIT = "COMMIT"
 
 
 @dataclass(frozen=True)
 class Models:
     Project: Any
     Entity: Any
+    RegistrationBatch: Any
     Execution: Any
     NodeExecution: Any
     TaskCache: Any
@@ -94,7 +100,18 @@ def build_models(settings: Settings) -> Models:
         spec_key = UnicodeAttribute(null=True)
         closure_key = UnicodeAttribute(null=True)
         registered_at = UTCDateTimeAttribute()
+        batches = UnicodeSetAttribute(null=True)  # absent: visible (stored before batches existed)
         by_created = EntityByCreated()
+
+    class RegistrationBatch(Model):
+        """The commit point of one registration batch, in the entities table: once it exists, every
+        item the batch wrote is visible."""
+
+        Meta = _meta(settings, settings.entities_table)
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True, default=BATCH_COMMIT)
+        entities = NumberAttribute()
+        committed_at = UTCDateTimeAttribute()
 
     class ExecutionByCreated(LocalSecondaryIndex):
         Meta = _index_meta("by_created")
@@ -136,6 +153,7 @@ def build_models(settings: Settings) -> Models:
         started_at = UTCDateTimeAttribute(null=True)
         ended_at = UTCDateTimeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
+        running_nodes = UnicodeSetAttribute(null=True)  # task slots taken under a launch plan's max_parallelism
         by_created = ExecutionByCreated()
         by_phase = ExecutionByPhase()
         by_workflow = ExecutionByWorkflow()
@@ -164,4 +182,4 @@ def build_models(settings: Settings) -> Models:
         created_at = UTCDateTimeAttribute()
         expires_at = NumberAttribute(null=True)
 
-    return Models(Project, Entity, Execution, NodeExecution, TaskCache)
+    return Models(Project, Entity, RegistrationBatch, Execution, NodeExecution, TaskCache)

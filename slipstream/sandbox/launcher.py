@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chalicelib.dispatch.pods import PodConfig, PodRequest, build_pod
+from chalicelib.dispatch.pods import PodConfig, PodRequest, build_pod, build_token_secret
 from chalicelib.dispatch.reconciler import DEFAULT_MAX_PENDING_SECONDS, PENDING_TIMEOUT_ERROR, pending_cause
 
 PENDING_ENV = "SLIPSTREAM_SANDBOX_PENDING_SECONDS"
@@ -29,8 +29,10 @@ class LocalProcessLauncher:
     def __init__(self, config: PodConfig, fail_token: Callable[[str, str, str], None], logs_dir: Path,
                  env: dict[str, str], heartbeat_token: Callable[[str], None] | None = None,
                  save_error: Callable[[str, str, int, str, str], None] | None = None,
-                 max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS, heartbeat_interval: float = 5.0) -> None:
+                 max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS, heartbeat_interval: float = 5.0,
+                 max_running: int = 0) -> None:
         self.config = config
+        self.max_running = max_running  # task processes per project-domain at once; 0: no limit
         self.fail_token = fail_token
         self.heartbeat_token = heartbeat_token
         self.save_error = save_error
@@ -43,12 +45,13 @@ class LocalProcessLauncher:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._cancelled: set[str] = set()  # pods of terminated executions: killed, or never started
+        self._slots: dict[tuple[str, str], threading.Semaphore] = {}  # (project, domain) → its task slots
 
     def launch(self, request: PodRequest) -> bool:
         pod = build_pod(request, self.config)
         name = pod.metadata.name
         container = pod.spec.containers[0]
-        env = {**self.env, **{e.name: e.value for e in container.env or [] if e.value is not None}}
+        env = {**self.env, **container_env(container, [build_token_secret(request)])}
         with self._lock:
             if name in self.processes:
                 return False
@@ -59,8 +62,25 @@ class LocalProcessLauncher:
                          name=f"pod-{name}").start()
         return True
 
+    def _slot(self, request: PodRequest) -> threading.Semaphore | None:
+        if not self.max_running:
+            return None
+        with self._lock:
+            return self._slots.setdefault((request.project, request.domain), threading.Semaphore(self.max_running))
+
+    def _take_slot(self, name: str, request: PodRequest, slot: threading.Semaphore) -> bool:
+        """Wait, Pending, for one of the project-domain's task slots, keeping the token alive: as a pod waits
+        for a node with room. False if the execution was stopped meanwhile."""
+        while not slot.acquire(timeout=self.heartbeat_interval):
+            if self._stopped.is_set() or name in self._cancelled:
+                return False
+            if self.heartbeat_token is not None:
+                self.heartbeat_token(request.task_token)
+        return True
+
     def _schedule(self, name: str, pod: Any, env: dict[str, str], request: PodRequest, hold: float) -> None:
-        """Pending for `hold` seconds (heartbeating the token, failing it past the maximum), then run."""
+        """Pending for `hold` seconds (heartbeating the token, failing it past the maximum), then for a free task
+        slot of its project-domain, then run."""
         started = time.monotonic()
         while (waited := time.monotonic() - started) < hold:
             if waited > self.max_pending_seconds:
@@ -72,6 +92,16 @@ class LocalProcessLauncher:
                 self.heartbeat_token(request.task_token)
             if self._stopped.wait(min(self.heartbeat_interval, hold - waited, self.max_pending_seconds - waited + 0.1)):
                 return
+        slot = self._slot(request)
+        if slot is not None and not self._take_slot(name, request, slot):
+            return
+        try:
+            self._run(name, pod, env, request)
+        finally:
+            if slot is not None:
+                slot.release()
+
+    def _run(self, name: str, pod: Any, env: dict[str, str], request: PodRequest) -> None:
         with self._lock:
             if name in self._cancelled:
                 return
@@ -112,8 +142,8 @@ class LocalProcessLauncher:
             for name, (process, request) in list(self.processes.items()):
                 if not (request.execution == key or request.execution.startswith(key + "/")):
                     continue
-                if process is not None and process.poll() is not None:
-                    continue  # it ended by itself
+                if name in self._cancelled or (process is not None and process.poll() is not None):
+                    continue  # stopped already, or it ended by itself
                 self._cancelled.add(name)
                 stopped += 1
                 if process is not None:
@@ -127,6 +157,20 @@ class LocalProcessLauncher:
                 self._cancelled.add(name)
                 if process is not None and process.poll() is None:
                     process.kill()
+
+
+def container_env(container: Any, secrets: list[Any]) -> dict[str, str]:
+    """The container's environment as the kubelet gives it: plain values, and `secretKeyRef`s resolved from
+    `secrets` (V1Secret); refs to secrets the sandbox does not hold (a task's own) are left out, as before."""
+    held = {s.metadata.name: s.string_data or {} for s in secrets}
+    env = {}
+    for var in container.env or []:
+        ref = var.value_from.secret_key_ref if var.value_from else None
+        if var.value is not None:
+            env[var.name] = var.value
+        elif ref is not None and ref.key in held.get(ref.name, {}):
+            env[var.name] = held[ref.name][ref.key]
+    return env
 
 
 def sandbox_env(endpoint_url: str, region: str) -> dict[str, str]:

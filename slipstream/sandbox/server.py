@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import urllib.request
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ from chalicelib.dispatch.pods import PodConfig
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services, aws_client
 from slipstream.sandbox import moto_compat
+from slipstream.sandbox.api_server import ApiServer
 from slipstream.sandbox.infra import create_resources
 from slipstream.sandbox.launcher import LocalProcessLauncher, sandbox_env
 from slipstream.sandbox.workers import DispatchWorker, StatusPoller
@@ -32,6 +34,13 @@ from slipstream.sandbox.workers import DispatchWorker, StatusPoller
 DEFAULT_PROJECT = "default"
 STACK = "slipstream"
 REGION = "us-east-1"
+WORKER_JOIN_SECONDS = 3.0
+
+
+def machine_task_slots() -> int:
+    """Task processes the sandbox runs at once per project-domain: two per core. Each is a Python process
+    that spends most of a second starting; more at once only makes every one of them late."""
+    return 2 * (os.cpu_count() or 1)
 
 
 def free_port() -> int:
@@ -52,8 +61,7 @@ class Sandbox:
         self.overrides = settings  # Settings fields to change, e.g. low limits to exercise splitting
         self.launcher: Any = None
         self._moto: Any = None
-        self._api: Any = None
-        self._api_thread: threading.Thread | None = None
+        self._api: ApiServer | None = None
         self.settings: Settings | None = None
         self.services: Services | None = None
         self.api_url = ""
@@ -74,7 +82,8 @@ class Sandbox:
         self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
         self.settings = dataclasses.replace(
             Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url),
-            **{"heartbeat_seconds": 60, "timeout_slack_seconds": 2, **self.overrides})
+            **{"heartbeat_seconds": 60, "timeout_slack_seconds": 2, "max_running_tasks": machine_task_slots(),
+               **self.overrides})
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
                          self.stack, self.region)
         heartbeat = self.settings.pod_heartbeat_seconds
@@ -85,6 +94,7 @@ class Sandbox:
             heartbeat_token=lambda token: self.services.dispatcher.heartbeat_token(token),
             save_error=lambda *error: self.services.dispatcher.save_attempt_error(*error),
             max_pending_seconds=self.settings.max_pending_seconds, heartbeat_interval=heartbeat,
+            max_running=self.settings.max_running_tasks,
             logs_dir=self.home / "pods", env=sandbox_env(self.endpoint_url, self.region))
         self.services = Services.build(self.settings, launcher=self.launcher)
         with contextlib.suppress(ConflictError):
@@ -114,47 +124,31 @@ class Sandbox:
             pass
 
     def _serve_api(self) -> None:
-        from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, LocalDevServer
-
+        """The app on a free port, many requests at once, each with its own request (see api_server)."""
         import app as chalice_app
 
         chalice_app.use_services(self.services)
-        lock = threading.Lock()
-
-        class SerializedHandler(ChaliceRequestHandler):
-            """Chalice keeps `app.current_request` in one attribute: handle one request at a time, as a
-            Lambda container does."""
-
-            def _generic_handle(self) -> None:
-                with lock:
-                    super()._generic_handle()
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: the sandbox log is for errors
-                pass
-
         warnings.filterwarnings("ignore", message=".*is not a supported in local mode.*")
-        port = free_port()
-        self._api = LocalDevServer(chalice_app.app, Config(), host="127.0.0.1", port=port,
-                                   handler_cls=SerializedHandler)
-        self._api_thread = threading.Thread(target=self._api.server.serve_forever, name="sandbox-api", daemon=True)
-        self._api_thread.start()
-        self.api_url = f"http://127.0.0.1:{port}"
+        self._api = ApiServer(chalice_app.app).start()
+        self.api_url = self._api.url
 
     def describe(self) -> dict[str, Any]:
         return {"api_url": self.api_url, "aws_endpoint_url": self.endpoint_url, "stack": self.stack,
                 "region": self.region, "project": DEFAULT_PROJECT, "domain": "development"}
 
     def stop(self) -> None:
+        """Stop taking requests, then the workers and task processes, then moto: about a second (a worker
+        finishes its step; a dispatcher's SQS receive waits 1 s). Joins share one bound; the threads are
+        daemons, so one stuck in a call cannot hold the process."""
+        if self._api is not None:
+            self._api.stop()
         for worker in self.workers:
             worker.stop()
         if self.launcher is not None:
             self.launcher.shutdown()
+        deadline = time.monotonic() + WORKER_JOIN_SECONDS
         for worker in self.workers:
-            worker.join(timeout=5)
-        if self._api is not None:
-            self._api.server.shutdown()
-            self._api.server.server_close()
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._moto is not None:
             self._moto.stop()
 
@@ -165,24 +159,34 @@ def _local_credentials_env() -> None:
 
 
 def serve(state_dir: Path) -> None:
-    """Run a sandbox until SIGTERM or SIGINT, announcing itself in `state_dir/state.json`.
+    """Run a sandbox until SIGTERM or SIGINT. It announces itself twice: `sandbox.pid` as soon as it runs
+    (so `slipstream sandbox status` can say "starting"), `state.json` once its API answers.
     `SLIPSTREAM_SANDBOX_SETTINGS` (JSON) may change Settings fields, e.g. low limits for tests; it is read
     here because moto's Step Functions interpreter finds its server through the process-wide MOTO_PORT,
     so each sandbox needs a process of its own."""
     import signal
 
+    from slipstream.config import PID_FILE, STATE_FILE
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    overrides = json.loads(os.environ.get("SLIPSTREAM_SANDBOX_SETTINGS") or "{}")
-    sandbox = Sandbox(home=state_dir, **overrides).start()
-    state = {**sandbox.describe(), "pid": os.getpid()}
     state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / "state.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(state_dir / "state.json")
+    _write_json(state_dir / PID_FILE, {"pid": os.getpid()})
+    overrides = json.loads(os.environ.get("SLIPSTREAM_SANDBOX_SETTINGS") or "{}")
+    sandbox = Sandbox(home=state_dir, **overrides)
     try:
+        sandbox.start()
+        _write_json(state_dir / STATE_FILE, {**sandbox.describe(), "pid": os.getpid()})
         stop.wait()
     finally:
         sandbox.stop()
-        (state_dir / "state.json").unlink(missing_ok=True)
+        for name in (STATE_FILE, PID_FILE):
+            (state_dir / name).unlink(missing_ok=True)
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    """Write whole or not at all: readers never see half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2))
+    tmp.replace(path)

@@ -53,7 +53,11 @@ class DispatchWorker(_Worker):
             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
             "eventSource": "aws:sqs", "eventSourceARN": "", "awsRegion": "us-east-1",
         } for m in messages]}
-        result = dispatch_batch(event, self.dispatcher)
+        try:
+            result = dispatch_batch(event, self.dispatcher)
+        except Exception:  # every record failed (powertools raises then, as a Lambda would): all come back
+            logger.exception("a dispatch batch failed whole")
+            result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                 for i, m in enumerate(messages) if m["MessageId"] not in failed]

@@ -46,7 +46,9 @@ class Runner:
             if execution["phase"] in phases:
                 return execution
             time.sleep(0.1)
-        raise AssertionError(f"execution {name} did not reach {phases}; last phase {execution['phase']}")
+        nodes = {node_id: (node["phase"], node.get("error")) for node_id, node in self.nodes(name).items()}
+        raise AssertionError(f"execution {name} did not reach {phases}; it is {execution['phase']} with error "
+                             f"{execution.get('error')}; its nodes (phase, error): {nodes}")
 
     def run(self, workflow: str, inputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         return self.wait(self.start(workflow, inputs, **extra)["id"]["name"])

@@ -30,3 +30,16 @@ def test_a_hundred_executions_submitted_at_once_all_succeed(sandbox, api, projec
     assert not failed, f"{len(failed)} of {BURST} did not succeed: {list(failed.items())[:3]}"
     assert [ended[name]["outputs"] for name in names] == [{"o0": i + 1} for i in range(BURST)]
     assert sandbox.settings.max_running_tasks == sandbox.launcher.max_running > 0
+
+
+def test_a_launch_plans_max_parallelism_runs_its_tasks_one_at_a_time(sandbox, api, project):
+    client = ApiClient(ClientConfig(api.config.api_url, project, "development", "none"))
+    files = [str(WORKFLOWS.parent / "parallelism.py")]
+    client.register(build_registration(client, files, project, "development", "v1")[0])
+    runner = Runner(client, "v1", project=project)
+    execution = runner.run("one_at_a_time", launch_plan={"name": "one_at_a_time", "version": "v1"})
+    assert execution["phase"] == "SUCCEEDED", execution.get("error")
+    assert execution["outputs"] == {"o0": [1, 2, 3, 4]}
+    spans = sorted((node["started_at"], node["ended_at"]) for node in runner.nodes(execution["id"]["name"]).values())
+    assert len(spans) == 4
+    assert all(previous[1] <= following[0] for previous, following in zip(spans, spans[1:], strict=False)), spans

@@ -17,13 +17,14 @@ from tests.e2e.conftest import Runner
 from tests.support.kube_emulator import core_v1, start_emulator
 
 pytestmark = pytest.mark.e2e
-WORKFLOWS = Path(__file__).parent / "workflows" / "faults.py"
+WORKFLOWS = Path(__file__).parent / "workflows"
 
 
 @pytest.fixture()
 def faults(api, project) -> Runner:
     project_api = ApiClient(ClientConfig(api.config.api_url, project, "development", "none"))
-    project_api.register(build_registration(project_api, [str(WORKFLOWS)], project, "development", "v1")[0])
+    files = [str(WORKFLOWS / "faults.py"), str(WORKFLOWS / "pending.py")]
+    project_api.register(build_registration(project_api, files, project, "development", "v1")[0])
     return Runner(project_api, "v1", project=project)
 
 
@@ -63,3 +64,48 @@ def test_a_pod_kubernetes_refuses_fails_its_node_at_once_with_kubernetes_message
     assert execution["phase"] == "FAILED"
     message = execution["error"]["message"]
     assert "Kubernetes refused pod" in message and "1BAD" in message, message
+
+
+def test_terminate_ends_every_node_and_its_pods(sandbox, faults):
+    # GIVEN an execution whose only pod waits to be scheduled (for an hour)
+    name = faults.start("pending.unschedulable", {"x": 1})["id"]["name"]
+    faults.wait_node(name, "n0", "RUNNING")
+    # WHEN it is terminated
+    faults.client.terminate(faults.project, "development", name)
+    execution = faults.wait(name)
+    # THEN the execution and every node end ABORTED, and no pod of it is left
+    assert execution["phase"] == "ABORTED"
+    assert {n: v["phase"] for n, v in faults.nodes(name).items()} == {"n0": "ABORTED"}
+    key = f"{faults.project}/development/{name}"
+    assert sandbox.launcher.stop_execution(faults.project, "development", name) == 0, key
+
+
+def test_a_failed_execution_stops_the_pods_of_its_other_branches(sandbox, faults):
+    execution = faults.run("faults.one_fails_one_waits", {"x": 1})
+    assert execution["phase"] == "FAILED"
+    nodes = faults.nodes(execution["id"]["name"])
+    assert nodes["n0"]["phase"] == "FAILED" and nodes["n1"]["phase"] in ("ABORTED", "TIMED_OUT"), nodes
+    assert sandbox.launcher.stop_execution(faults.project, "development", execution["id"]["name"]) == 0
+
+
+def test_a_release_whose_answer_fails_is_retried_and_the_execution_ends(sandbox, faults):
+    """The dispatcher claims a node's wait token, then answers it; when Step Functions refuses the answer
+    (throttled), the token goes back with the message, so the redelivery answers it."""
+    from botocore.exceptions import ClientError
+
+    events = sandbox.services.dispatcher.sfn.meta.events
+    refused: list[str] = []
+
+    def throttle_once(params: dict, **_: object) -> None:
+        if not refused:
+            refused.append(params["taskToken"])
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                              "SendTaskSuccess")
+
+    events.register("before-parameter-build.sfn.SendTaskSuccess", throttle_once)
+    try:
+        execution = faults.run("faults.two_steps", {"x": 3})  # n1 waits for n0: released by SendTaskSuccess
+    finally:
+        events.unregister("before-parameter-build.sfn.SendTaskSuccess", throttle_once)
+    assert refused, "the release was never refused: the test did not exercise the fault"
+    assert execution["phase"] == "SUCCEEDED" and execution["outputs"] == {"o0": 8}, execution.get("error")

@@ -60,3 +60,35 @@ def retried_after_user_error(seconds: float = 4.0) -> int:
 @workflow
 def refused_pod(x: int = 1) -> int:
     return refused(x=x)
+
+
+@task
+def fails_now(x: int) -> int:
+    raise ValueError("this branch fails")
+
+
+@task
+def waits_long(x: int) -> int:
+    time.sleep(600)
+    return x
+
+
+@workflow
+def one_fails_one_waits(x: int = 1) -> tuple[int, int]:
+    return fails_now(x=x), waits_long(x=x)
+
+
+
+@task
+def plus_one(x: int) -> int:
+    return x + 1
+
+
+@task
+def double_it(x: int) -> int:
+    return 2 * x
+
+
+@workflow
+def two_steps(x: int = 1) -> int:
+    return double_it(x=plus_one(x=x))

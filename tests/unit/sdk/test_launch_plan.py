@@ -146,3 +146,26 @@ def test_a_kickoff_input_counts_as_given():
     plan = LaunchPlan.create("hourly", timed, schedule=CronSchedule("@hourly", kickoff_time_input_arg="started"))
     assert plan.to_spec(LOCAL)["schedule"] == {"cron": "@hourly", "kickoff_time_input": "started"}
     assert plan(started=dt.datetime(2024, 1, 1)) == "At, cron"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10_001, 1.5, True, "4"])
+def test_max_parallelism_must_be_a_whole_number_from_1(bad):
+    with pytest.raises(ValidationError, match=r"max_parallelism \[.*\] must be a whole number from 1 to 10000"):
+        LaunchPlan.get_or_create(_parallel_wf, name="capped", max_parallelism=bad)
+
+
+def test_max_parallelism_is_in_the_spec_only_when_given():
+    capped = LaunchPlan.get_or_create(_parallel_wf, name="capped", max_parallelism=3).to_spec(LOCAL)
+    check_spec_shape(capped)
+    assert capped["max_parallelism"] == 3
+    assert "max_parallelism" not in LaunchPlan.get_or_create(_parallel_wf).to_spec(LOCAL)  # old specs unchanged
+
+
+@task
+def _inc(x: int) -> int:
+    return x + 1
+
+
+@workflow
+def _parallel_wf(x: int = 1) -> int:
+    return _inc(x=x)

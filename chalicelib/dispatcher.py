@@ -232,14 +232,16 @@ class Dispatcher:
         return self._cached_json(f"{root}/context.json").get("max_parallelism")
 
     def _wait_for_a_slot(self, m: dict[str, Any], token: str) -> None:
-        """Every task slot of the project-domain is taken: the run message comes back later (backing off, but
-        always within a heartbeat window) and its token is kept alive meanwhile. The wait costs the task
-        nothing: its own timeout starts with its pod."""
+        """Every task slot is taken (the project-domain's quota, or the execution's max_parallelism): the run
+        message comes back later (backing off, but always within a heartbeat window) and its token is kept
+        alive meanwhile; the wait costs the task nothing, its own timeout starts with its pod. A token that
+        ended meanwhile (the execution was stopped) ends the wait."""
         waits = int(m.get("w") or 0)
         if not waits:
             self.store.update_node(m["x"], m["n"] if m.get("i") is None else f"{m['n']}.{m['i']}", "QUEUED")
         delay = min(2 ** waits, max(1, self.settings.heartbeat_seconds // 4), 900)  # SQS: DelaySeconds <= 900
-        self.heartbeat_token(token)
+        if not self.heartbeat_token(token):
+            return
         self.sqs.send_message(QueueUrl=self.settings.dispatch_queue_url, MessageBody=json.dumps({**m, "w": waits + 1}),
                               DelaySeconds=delay)
 
@@ -369,13 +371,15 @@ class Dispatcher:
         self.blobs.put_json(f"{attempt_prefix(x, node_id, attempt)}/error.json",
                             {"kind": kind, "message": message, "traceback": ""})
 
-    def heartbeat_token(self, token: str) -> None:
-        """Keep a token alive while its pod waits to start (see `dispatch.reconciler`)."""
+    def heartbeat_token(self, token: str) -> bool:
+        """Keep a token alive while its pod waits to start (see `dispatch.reconciler`); False once it ended."""
         try:
             self.sfn.send_task_heartbeat(taskToken=token)
         except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
                 self.sfn.exceptions.TaskDoesNotExist) as exc:
             logger.info("token already answered or expired: %s", exc)
+            return False
+        return True
 
     def fail_token(self, token: str, error: str, cause: str) -> None:
         try:

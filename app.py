@@ -255,6 +255,53 @@ def relaunch_execution(project: str, domain: str, name: str) -> Any:
     return json_response(services().executions.relaunch(*execution, new_name), 201)
 
 
+def _activation() -> Any:
+    """Launch plan activation (chalicelib.schedules), built once per services."""
+    global _activation_service
+    current = services()
+    if _activation_service is None or _activation_service[0] is not current:
+        from chalicelib.schedules import activation_for
+
+        _activation_service = (current, activation_for(current))
+    return _activation_service[1]
+
+
+_activation_service: tuple[Services, Any] | None = None
+
+
+@app.route("/api/v1/launch_plans/{project}/{domain}/{name}/activate", methods=["POST"], authorizer=iam)
+@handles_errors
+def activate_launch_plan(project: str, domain: str, name: str) -> dict[str, Any]:
+    """Make one version the active one; its schedule (if any) fires from now on. Another active version is replaced."""
+    scope = path_scope(project, domain)
+    body = _body()
+    if not isinstance(body, dict) or not isinstance(body.get("version"), str):
+        raise ValidationError('send {"version": "<launch plan version>"}')
+    return _activation().activate(*scope, check_name("name", name), check_name("version", body["version"]))
+
+
+@app.route("/api/v1/launch_plans/{project}/{domain}/{name}/deactivate", methods=["POST"], authorizer=iam)
+@handles_errors
+def deactivate_launch_plan(project: str, domain: str, name: str) -> dict[str, Any]:
+    """Stop the plan's schedule; the plan still launches by hand."""
+    return _activation().deactivate(*path_scope(project, domain), check_name("name", name))
+
+
+@app.route("/api/v1/active_launch_plans/{project}/{domain}", methods=["GET"], authorizer=iam)
+@handles_errors
+def list_active_launch_plans(project: str, domain: str) -> dict[str, Any]:
+    return {"launch_plans": _activation().list_active(*path_scope(project, domain))}
+
+
+@app.lambda_function(name="schedule_handler")
+def schedule_handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+    """EventBridge Scheduler → one execution per (launch plan, scheduled time); see chalicelib.schedules."""
+    from chalicelib.schedules import ScheduleHandler
+
+    execution = ScheduleHandler(_activation(), services().executions).fire(event)
+    return None if execution is None else {"execution": execution["id"]}
+
+
 @app.on_sqs_message(queue="slipstream-dispatch", batch_size=10)
 def dispatch(event: Any) -> dict[str, Any]:
     """Dispatch queue → the dispatcher, reporting partial batch failures."""

@@ -51,6 +51,9 @@ class Settings:
     task_role_boundary_arn: str = ""
     eks_oidc_provider_arn: str = ""
     eks_oidc_issuer: str = ""
+    # The role EventBridge Scheduler assumes to invoke the schedule handler `<name_prefix>-schedules`, in the
+    # role's account (chalicelib.schedules). Empty in the sandbox, whose moto never invokes it.
+    scheduler_role_arn: str = ""
 
     @property
     def pod_heartbeat_seconds(self) -> int:

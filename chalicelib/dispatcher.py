@@ -193,6 +193,7 @@ class Dispatcher:
         request = PodRequest(project=project, domain=domain, execution=x, node_id=path, attempt=attempt, task=task,
                              inputs_uri=self.blobs.uri(inputs_key), outputs_prefix=self.blobs.uri(prefix + "/"),
                              task_token=token)
+        started = {"attempts": attempt + 1, "pod": pod_name(x, path, attempt), "task": ref, "started_at": utcnow()}
         try:
             created = self.launcher.launch(request)
         except NoCapacity:
@@ -207,8 +208,8 @@ class Dispatcher:
             self._free_slot(x, path)
             self.fail_token(token, LAUNCH_FAILED, error["message"])
             return
-        self.store.update_node(x, path, "RUNNING", attempts=attempt + 1, pod=pod_name(x, path, attempt), task=ref,
-                               started_at=utcnow())
+        if not self.store.update_node(x, path, "RUNNING", **started):
+            self.store.update_node(x, path, **started)  # it ended already (a fast pod): keep what it ran
         if not created:
             logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
 

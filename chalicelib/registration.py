@@ -67,6 +67,8 @@ class RegistrationService:
         self.metadata = metadata
         self.blobs = blobs
         self.max_task_timeout_seconds = max_task_timeout_seconds
+        # activates a launch plan version (chalicelib.schedules), for specs with `auto_activate`; None: ignored
+        self.activate: Any = None
 
     def register(self, specs: list[Any]) -> list[dict[str, Any]]:
         """Register a batch; returns one {"kind", "id", "status": "created" | "unchanged"} per entity."""
@@ -176,6 +178,11 @@ class RegistrationService:
         created = sum(r["status"] == "created" for r in results)
         if created:
             self.metadata.commit_batch(batch_id, created)
+        if self.activate is not None:  # once visible; a re-registration (unchanged) leaves activation alone
+            for result in results:
+                if result["kind"] == "launch_plan" and result["status"] == "created" and \
+                        batch.specs[("launch_plan", ref_key(result["id"]))].get("auto_activate"):
+                    self.activate(Identifier.from_dict(result["id"]))
         return results
 
     def _write_one(self, kind: str, spec: dict[str, Any], existing: EntityRecord | None, closure: Any,

@@ -59,8 +59,10 @@ class Services:
                                 aws_client(settings, "sqs", session))
         status = StatusHandler(store, blobs, sfn, aws_client(settings, "sns", session), settings.events_topic_arn,
                                registration, dispatcher)
-        return cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher,
-                   ProjectService(metadata, namespace_provisioner(settings, launcher)))
+        built = cls(settings, metadata, blobs, registration, executions, dispatcher, status, launcher,
+                    ProjectService(metadata, namespace_provisioner(settings, launcher)))
+        registration.activate = auto_activation(built)
+        return built
 
     def reconciler(self) -> Any:
         """The pod reconciler, when tasks run on Kubernetes (None in the sandbox, whose launcher watches its
@@ -72,6 +74,17 @@ class Services:
 
         return Reconciler(core, self.dispatcher.fail_token, self.dispatcher.heartbeat_token,
                           self.dispatcher.save_attempt_error, max_pending_seconds=self.settings.max_pending_seconds)
+
+
+def auto_activation(services: Services) -> Any:
+    """What registration calls for a launch plan registered with `auto_activate` (the activation service,
+    with its Scheduler client, is built on the first such plan)."""
+    def activate(ident: Any) -> None:
+        from chalicelib.schedules import activation_for
+
+        activation_for(services).activate(ident.project, ident.domain, ident.name, ident.version)
+
+    return activate
 
 
 def kubernetes_launcher(settings: Settings, session: Any = None) -> Any:

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from chalicelib import notifications
 from chalicelib.bindings import memoized, resolve
 from chalicelib.data import attempt_prefix, node_outputs, split_key
 from chalicelib.errors import NotFoundError
@@ -123,7 +124,7 @@ class StatusHandler:
         if phase != "RUNNING":
             fields["ended_at"] = utcnow()
         if self.store.set_phase(record, phase, **fields) and phase != "RUNNING":
-            self._notify(record, phase, fields.get("error"))
+            self._notify(record, phase, fields.get("error"), fields.get("ended_at"))
 
     def _stop_pods(self, project: str, domain: str, name: str) -> None:
         """A failed execution's other branches were cancelled by Step Functions; their pods would run on."""
@@ -135,11 +136,13 @@ class StatusHandler:
 
     def _close_nodes(self, x: str, phase: str) -> list[str]:
         """Nodes still open when an execution fails: FAILED with the error their pod left, else ABORTED or
-        TIMED_OUT. Returns the messages of the errors found."""
-        messages = []
+        TIMED_OUT. Returns the messages of the errors found, the likeliest cause first: errors the control plane
+        recorded on a node (a map below its ratio, a pod the cluster refused), then those pods left, then
+        timeouts."""
+        recorded, reported, timed_out = [], [], []
         for node in self.store.nodes(x):
-            if node.phase == "FAILED" and node.error:  # failed by the dispatcher (a map below its ratio)
-                messages.append(f"node [{node.sk}]: {node.error['message']}")
+            if node.phase == "FAILED" and node.error:
+                recorded.append(f"node [{node.sk}]: {node.error['message']}")
             if node.phase_rank is not None and node.phase_rank >= NODE_RANK["SUCCEEDED"]:
                 continue
             attempt = max(int(node.attempts or 1) - 1, 0)
@@ -149,19 +152,21 @@ class StatusHandler:
                 closed = "TIMED_OUT" if phase == "TIMED_OUT" or (node.attempts and phase == "FAILED") else "ABORTED"
                 self.store.update_node(x, node.sk, closed, ended_at=utcnow())
                 if closed == "TIMED_OUT":
-                    messages.append(f"node [{node.sk}] ({(node.task or {}).get('name')}) timed out")
+                    timed_out.append(f"node [{node.sk}] ({(node.task or {}).get('name')}) timed out")
                 continue
             self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=utcnow())
-            messages.insert(0, f"task [{(node.task or {}).get('name')}] (node [{node.sk}]) failed: {error['message']}")
-        return messages
+            reported.append(f"task [{(node.task or {}).get('name')}] (node [{node.sk}]) failed: {error['message']}")
+        return recorded + reported + timed_out
 
-    def _notify(self, record: Any, phase: str, error: dict[str, Any] | None) -> None:
-        message = {"project": record.project, "domain": record.domain, "name": record.name, "phase": phase,
-                   "workflow": record.workflow, "launch_plan": record.launch_plan, "error": error}
-        attributes = {key: {"DataType": "String", "StringValue": str(value)}
-                      for key, value in (("phase", phase), ("project", record.project), ("domain", record.domain))}
-        self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), MessageAttributes=attributes,
-                         Subject=f"slipstream {record.project}/{record.domain}/{record.name} {phase}"[:100])
+    def _notify(self, record: Any, phase: str, error: dict[str, Any] | None, ended_at: Any = None) -> None:
+        """One generic message on the events topic, then the launch plan's notifications for this phase (see
+        chalicelib.notifications for the attributes and how e-mail is delivered). Called only by the update
+        that moved the phase, so once per (execution, phase)."""
+        message = notifications.build_message({
+            "project": record.project, "domain": record.domain, "name": record.name, "workflow": record.workflow,
+            "launch_plan": record.launch_plan, "started_at": record.started_at, "created_at": record.created_at,
+            "ended_at": ended_at or record.ended_at}, phase, error)
+        self._publish(self.topic_arn, message, notifications.attributes(message, "execution"))
         if not record.launch_plan:
             return
         plan = self.registration.get("launch_plan", Identifier.from_dict(record.launch_plan))["spec"]
@@ -169,8 +174,15 @@ class StatusHandler:
             if phase not in notification["phases"]:
                 continue
             if notification.get("sns_topic_arn"):
-                self.sns.publish(TopicArn=notification["sns_topic_arn"], Message=json.dumps(message))
+                self._publish(notification["sns_topic_arn"], message,
+                              notifications.attributes(message, "notification"))
             if notification.get("email"):
-                email = {**attributes, "email": {"DataType": "String.Array",
-                                                 "StringValue": json.dumps(notification["email"])}}
-                self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), MessageAttributes=email)
+                self._publish(self.topic_arn, message,
+                              notifications.attributes(message, "notification", notification["email"]))
+
+    def _publish(self, topic_arn: str, message: dict[str, Any], attributes: dict[str, Any]) -> None:
+        """JSON for queues and functions, readable text for e-mail subscriptions (SNS picks per protocol)."""
+        body = json.dumps(message)
+        self.sns.publish(TopicArn=topic_arn, MessageStructure="json", MessageAttributes=attributes,
+                         Subject=notifications.subject(message),
+                         Message=json.dumps({"default": body, "email": notifications.text(message)}))

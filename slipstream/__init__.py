@@ -22,7 +22,16 @@ from chalicelib.errors import (
 from slipstream.conditional import ConditionalSection, conditional
 from slipstream.dynamic import DynamicTask, dynamic
 from slipstream.files import Directory, File
-from slipstream.launch_plan import SNS, CronSchedule, Email, FixedRate, LaunchPlan, WorkflowExecutionPhase
+from slipstream.launch_plan import (
+    SNS,
+    CronSchedule,
+    Email,
+    FixedRate,
+    LaunchPlan,
+    PagerDuty,
+    Slack,
+    WorkflowExecutionPhase,
+)
 from slipstream.map_task import MapTask, map_task
 from slipstream.resources import Resources
 from slipstream.task import PythonTask, Secret, task
@@ -43,9 +52,11 @@ __all__ = [
     "FixedRate",
     "LaunchPlan",
     "MapTask",
+    "PagerDuty",
     "PythonTask",
     "Resources",
     "Secret",
+    "Slack",
     "SlipstreamError",
     "TaskFailedError",
     "TypeMismatchError",

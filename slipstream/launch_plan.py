@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from chalicelib.compiler import check_launch_plan
 from chalicelib.errors import ValidationError
@@ -49,11 +49,30 @@ class FixedRate:
 
 @dataclass(frozen=True)
 class Email:
+    """E-mail these addresses when an execution ends in one of `phases` (flytekit's signature). Phases,
+    addresses and ARNs are checked when the launch plan is made (naming it) and again at registration."""
+
     phases: list[WorkflowExecutionPhase | str]
     recipients_email: list[str] = field(default_factory=list)
+    kind: ClassVar[str] = "email"
 
     def to_spec(self) -> dict[str, Any]:
-        return {"phases": [_phase(p) for p in self.phases], "email": list(self.recipients_email)}
+        kind = {} if self.kind == "email" else {"kind": self.kind}  # Email's spec is as before kinds existed
+        return {"phases": [_phase(p) for p in self.phases], **kind, "email": list(self.recipients_email)}
+
+
+@dataclass(frozen=True)
+class Slack(Email):
+    """A Slack channel's e-mail address (as in Flyte, Slack notifications are e-mails to the channel)."""
+
+    kind: ClassVar[str] = "slack"
+
+
+@dataclass(frozen=True)
+class PagerDuty(Email):
+    """A PagerDuty service's integration e-mail address (as in Flyte)."""
+
+    kind: ClassVar[str] = "pagerduty"
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,8 @@ class LaunchPlan:
 
     def __init__(self, name: str, workflow: Workflow, default_inputs: dict[str, Any] | None = None,
                  fixed_inputs: dict[str, Any] | None = None, schedule: CronSchedule | FixedRate | None = None,
-                 notifications: list[Email | SNS] | None = None, max_parallelism: int | None = None) -> None:
+                 notifications: list[Email | SNS] | None = None, max_parallelism: int | None = None,
+                 auto_activate: bool = False) -> None:
         if not isinstance(workflow, Workflow):
             raise ValidationError(f"launch plan [{name}] needs a @workflow, not {workflow!r}")
         if max_parallelism is not None and (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int)
@@ -88,6 +108,7 @@ class LaunchPlan:
             raise ValidationError(f"launch plan [{name}]: max_parallelism [{max_parallelism}] must be a whole "
                                   "number from 1 to 10000 (how many of an execution's tasks run at once)")
         self.max_parallelism = max_parallelism
+        self.auto_activate = bool(auto_activate)  # registration activates this version (its schedule starts)
         self.name = name
         self.workflow = workflow
         owner = f"launch plan [{name}]"
@@ -131,6 +152,7 @@ class LaunchPlan:
             "schedule": self.schedule.to_spec() if self.schedule else None,
             "notifications": [n.to_spec() for n in self.notifications],
             **({"max_parallelism": self.max_parallelism} if self.max_parallelism else {}),
+            **({"auto_activate": True} if self.auto_activate else {}),
         }
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.compiler.workflows import required_inputs
 from chalicelib.errors import UnknownReferenceError, ValidationError
+from chalicelib.notifications import check_notifications
 from chalicelib.spec import types as lt
 from chalicelib.spec.entities import Spec
 
@@ -37,6 +38,7 @@ def check_launch_plan(plan: Spec, workflow: Spec) -> None:
     both = sorted(set(fixed) & set(defaults))
     if both:
         raise ValidationError(f"{owner}: inputs {both} are both fixed and defaulted; keep one")
+    check_notifications(owner, plan.get("notifications") or [])
     schedule = plan.get("schedule")
     if schedule:
         _check_schedule(owner, schedule, inputs, set(fixed) | set(defaults))

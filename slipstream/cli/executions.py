@@ -50,9 +50,16 @@ def get_executions(phase: str | None, workflow: str | None, limit: int, token: s
 @_project
 @_domain
 @click.option("--json", "as_json", is_flag=True)
-def get_execution(name: str, project: str | None, domain: str | None, as_json: bool) -> None:
+@click.option("--wait", is_flag=True, help="Follow the execution to its end (the live table of `run --remote "
+              "--wait`) and print its outputs; exit 1 if it did not succeed.")
+def get_execution(name: str, project: str | None, domain: str | None, as_json: bool, wait: bool) -> None:
     """Show an execution: phase, inputs, outputs, error and its nodes."""
     client, config = _client(project, domain)
+    if wait:
+        from slipstream.cli.remote import finish
+
+        finish(client, {"project": config.project, "domain": config.domain, "name": name}, as_json=as_json)
+        return
     execution = client.get_execution(config.project, config.domain, name)
     nodes = client.node_executions(config.project, config.domain, name)
     view = {

@@ -54,11 +54,15 @@ def _entity_command(plural: str) -> click.Command:
     @click.option("--token", default=None, help="The token of the previous page.")
     @click.option("--json", "as_json", is_flag=True)
     def command(name: str | None, version: str | None, project: str | None, domain: str | None, limit: int,
-                token: str | None, as_json: bool) -> None:
+                token: str | None, as_json: bool, active: bool = False) -> None:
         from slipstream.client import ApiClient
         from slipstream.config import load_config
 
         config = load_config(project=project, domain=domain)
+        if active:
+            from slipstream.cli.launchplan import show_active
+
+            return show_active(config, as_json)
         client = ApiClient(config)
         if name and version:
             entity = client.get_entity(kind, config.project, config.domain, name, version)
@@ -80,6 +84,8 @@ def _entity_command(plural: str) -> click.Command:
             click.echo(f"more: --token {page['token']}")
 
     command.help = f"List {plural} (or the versions of NAME, or one version's spec with --version)."
+    if kind == "launch_plan":
+        command = click.option("--active", is_flag=True, help="List the active version of each launch plan.")(command)
     return command
 
 

@@ -11,6 +11,8 @@ from slipstream.cli.compile import compile_command
 from slipstream.cli.deploy import deploy, teardown
 from slipstream.cli.executions import execution, get_execution, get_executions, logs
 from slipstream.cli.get import create, get
+from slipstream.cli.launch import launch
+from slipstream.cli.launchplan import launchplan
 from slipstream.cli.register import register
 from slipstream.cli.run import run
 from slipstream.cli.sandbox import sandbox
@@ -24,8 +26,9 @@ def cli() -> None:
 
 
 for command in (run, register, get, create, execution, logs, sandbox, serialize, compile_command, deploy,
-                teardown):
+                teardown, launch):
     cli.add_command(command)
+cli.add_command(launchplan)
 get.add_command(get_executions)
 get.add_command(get_execution)
 

@@ -46,6 +46,12 @@ def run_remote(file: str, entity: Any, kwargs: dict[str, Any], *, as_json: bool,
         if as_json:
             click.echo(json.dumps({"execution": ident}))
         return
+    finish(client, ident, as_json=as_json)
+
+
+def finish(client: Any, ident: dict[str, str], *, as_json: bool) -> None:
+    """Follow an execution to its end with the live table, then print its outputs; a failure raises
+    ExecutionError (exit 1) with the execution's own message."""
     final = follow(client, ident, quiet=as_json)
     if final["phase"] != "SUCCEEDED":
         message = (final.get("error") or {}).get("message") or final["phase"]

@@ -158,3 +158,27 @@ def status(as_json: bool, timeout: float) -> None:
     click.echo(json.dumps(info) if as_json else text)
     if current.phase != "running":
         sys.exit(EXIT_STOPPED if current.phase == "stopped" else EXIT_NOT_READY)
+
+
+@sandbox.command("notifications")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, as recorded.")
+def notifications(as_json: bool) -> None:
+    """Show every notification the sandbox would have sent (e-mail, Slack, PagerDuty, SNS), oldest first."""
+    from slipstream.config import sandbox_dir
+    from slipstream.sandbox.notifications import FILE_NAME, read_records
+
+    records = read_records(sandbox_dir() / FILE_NAME)
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record))
+        return
+    if not records:
+        click.echo("no notifications yet: a launch plan's notifications are recorded when its executions end")
+        return
+    for record in records:
+        target = ", ".join(record["to"]) if record.get("to") else record.get("topic")
+        message = record["message"]
+        error = (message.get("error") or {}).get("message")
+        click.echo(f"{record.get('sent_at') or ''}  {record['phase']:<9} {record['project']}/{record['domain']}/"
+                   f"{record['execution']} → {target}" + (f"\n    error: {error}" if error else "")
+                   + f"\n    {message.get('inspect', '')}")

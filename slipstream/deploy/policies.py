@@ -11,6 +11,10 @@ Each function gets a role of its own, allowed what its code calls and no more:
                                 notifications to the events topic and to topics named `<stack>-*`
     reconciler (ReconcilePods)  fail and heartbeat task tokens, write why an attempt died (error.json in the
                                 data bucket), EKS (lists and deletes pods)
+    schedule handler            tables, data bucket, create/start state machines (it creates executions as the
+                                API does); the API also creates, updates and deletes the EventBridge Scheduler
+                                schedules `<stack>-*` in the default group and passes the scheduler role, which
+                                may only invoke the schedule handler
 
 Two AWS limits shape the statements: `states:SendTask*` authorise by task token and support no resource-level
 permissions (the Service Authorization Reference lists no resource type for them), so they name "*"; and
@@ -38,6 +42,9 @@ EXECUTION_ACTIONS = ["states:DescribeExecution", "states:StopExecution"]
 TOKEN_ACTIONS = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
 QUEUE_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                           "sqs:ChangeMessageVisibility"]
+SCHEDULE_ACTIONS = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+                    "scheduler:GetSchedule"]
+SCHEDULER_ROLE = "SchedulerRole"
 HAS_CLUSTER = "HasCluster"  # the condition: the stage names an EKS cluster
 HAS_TASK_IDENTITY = "HasTaskIdentity"  # the condition: the stage names the cluster's OIDC provider (IRSA)
 TASK_BOUNDARY = "TaskBoundary"
@@ -121,14 +128,38 @@ def task_boundary() -> dict[str, Any]:
     }
 
 
+def schedules() -> list[dict[str, Any]]:
+    """Manage the stack's own launch plan schedules, handing them the scheduler role and nothing else."""
+    return [_statement("Schedules", SCHEDULE_ACTIONS, stack_arn("scheduler", "schedule/default/${AWS::StackName}-*")),
+            _statement("PassSchedulerRole", ["iam:PassRole"], {"Fn::GetAtt": [SCHEDULER_ROLE, "Arn"]},
+                       Condition={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}})]
+
+
+def scheduler_role() -> dict[str, Any]:
+    """The role EventBridge Scheduler assumes to invoke the schedule handler, for this account's schedules only."""
+    handler = stack_arn("lambda", "function:${AWS::StackName}-schedules")
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]},
+            "Policies": [{"PolicyName": "invoke-schedule-handler", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [_statement("InvokeScheduleHandler", ["lambda:InvokeFunction"], handler)]}}],
+        },
+    }
+
+
 def logs(log_group: str) -> dict[str, Any]:
     return _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [log_group, "Arn"]})
 
 
 def function_statements(kind: str, table_ids: list[str], log_group: str) -> list[dict[str, Any]]:
-    """The statements of one function's role; `kind` is api, dispatch, status or reconcile."""
+    """The statements of one function's role; `kind` is api, dispatch, status, reconcile or schedules."""
     if kind == "api":
-        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster(), *task_roles()]
+        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster(), *task_roles(),
+                *schedules()]
     elif kind == "dispatch":
         body = [tables(table_ids), *data_bucket(), task_tokens(), *state_machines("ChildExecutions"),
                 _statement("DispatchQueue", QUEUE_CONSUMER_ACTIONS, {"Fn::GetAtt": ["DispatchQueue", "Arn"]}),
@@ -137,6 +168,8 @@ def function_statements(kind: str, table_ids: list[str], log_group: str) -> list
         body = [tables(table_ids), *data_bucket(), task_tokens(),
                 _statement("Notifications", ["sns:Publish"],
                            [{"Ref": "EventsTopic"}, stack_arn("sns", "${AWS::StackName}-*")])]
+    elif kind == "schedules":
+        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines")]
     elif kind == "reconcile":
         body = [_statement("TaskTokens", ["states:SendTaskFailure", "states:SendTaskHeartbeat"], "*"),
                 _statement("AttemptErrors", ["s3:PutObject"], sub("${DataBucket.Arn}/*")), cluster()]

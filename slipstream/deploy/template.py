@@ -64,6 +64,7 @@ FUNCTIONS = (
     Function("Dispatch", "dispatch", "dispatch", True),
     Function("ExecutionStatusChanged", "status", "status", False),
     Function("ReconcilePods", "reconcile", "reconcile", True),
+    Function("ScheduleHandler", "schedules", "schedules", False),  # EventBridge Scheduler → executions
 )
 
 # Settings.from_env reads SLIPSTREAM_<FIELD>: every function gets the same references.
@@ -84,6 +85,8 @@ ENVIRONMENT: dict[str, Any] = {
     "SLIPSTREAM_TASK_ROLE_BOUNDARY_ARN": {"Fn::If": [policies.HAS_TASK_IDENTITY, {"Ref": policies.TASK_BOUNDARY}, ""]},
     "SLIPSTREAM_EKS_OIDC_PROVIDER_ARN": {"Ref": "EksOidcProviderArn"},
     "SLIPSTREAM_EKS_OIDC_ISSUER": {"Ref": "EksOidcIssuer"},
+    # launch plan schedules invoke `<stack>-schedules` with this role (chalicelib.schedules)
+    "SLIPSTREAM_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": [policies.SCHEDULER_ROLE, "Arn"]},
 }
 
 
@@ -226,6 +229,7 @@ def overlay_for(sam: dict[str, Any], infra: dict[str, Any], artifacts: dict[str,
         resources.update(_function_overlay(function, sam["Resources"][function.logical_id], tables, artifacts))
     resources = deep_merge(resources, _event_overlay(sam))
     resources[policies.TASK_BOUNDARY] = policies.task_boundary()
+    resources[policies.SCHEDULER_ROLE] = policies.scheduler_role()
     layer = sam["Resources"]["ManagedLayer"]["Properties"]
     resources["ManagedLayer"] = {"Properties": {
         "LayerName": sub("${AWS::StackName}-dependencies"),

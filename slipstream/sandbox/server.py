@@ -29,7 +29,9 @@ from slipstream.sandbox import moto_compat
 from slipstream.sandbox.api_server import ApiServer
 from slipstream.sandbox.infra import create_resources
 from slipstream.sandbox.launcher import LocalProcessLauncher, sandbox_env
-from slipstream.sandbox.workers import DispatchWorker, StatusPoller
+from slipstream.sandbox.notifications import FILE_NAME as NOTIFICATIONS_FILE
+from slipstream.sandbox.notifications import NotificationRecorder
+from slipstream.sandbox.workers import DispatchWorker, StatusPoller, scheduler_worker
 
 DEFAULT_PROJECT = "default"
 STACK = "slipstream"
@@ -109,6 +111,9 @@ class Sandbox:
         self.workers = [DispatchWorker(sqs, self.settings.dispatch_queue_url, self.services.dispatcher,
                                        name=f"sandbox-dispatch-{i}") for i in range(3)]
         self.workers.append(StatusPoller(sfn, self.services.status))
+        self.workers.append(NotificationRecorder(sqs, self.client("sns"), self.settings.events_topic_arn,
+                                                 self.home / NOTIFICATIONS_FILE))
+        self.workers.append(scheduler_worker(self.services))
         for worker in self.workers:
             worker.start()
 

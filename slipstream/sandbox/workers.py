@@ -1,11 +1,14 @@
 """The sandbox's worker threads: they play the event sources AWS would drive, calling the same handlers
-as Lambda — SQS → dispatcher, Step Functions status changes → status handler."""
+as Lambda — SQS → dispatcher, Step Functions status changes → status handler, EventBridge Scheduler → schedule
+handler."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.handlers import dispatch_batch, status_changed
@@ -104,3 +107,78 @@ class StatusPoller(_Worker):
                  "detail": json.loads(json.dumps(detail, default=str))}
         status_changed(event, self.status)
         return event
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SchedulerWorker(_Worker):
+    """EventBridge Scheduler for the active scheduled launch plans: at each instant a plan's cron (croniter) or
+    rate selects, hand the schedule handler the event Scheduler would send. Instants are those after the
+    worker started: fires missed while the sandbox was stopped are not replayed (`tick` looks back only to the
+    previous tick). Rates fire at whole multiples of their period since the epoch (every minute on the minute),
+    where AWS counts from the schedule's creation. It wakes once a minute, just past the minute, so an idle
+    sandbox makes one round of reads a minute. `clock` is injectable so tests control time."""
+
+    def __init__(self, activation: Any, handler: Any, list_scopes: Callable[[], list[tuple[str, str]]],
+                 clock: Callable[[], dt.datetime] = _utcnow, interval: float = 0.5) -> None:
+        super().__init__("sandbox-scheduler")
+        self.activation = activation
+        self.handler = handler
+        self.list_scopes = list_scopes
+        self.clock = clock
+        self.interval = interval
+        self.last = clock()
+
+    def step(self) -> None:
+        self.tick()
+        now = self.clock()  # every instant is a whole minute: sleep to just past the next one
+        self.stopping.wait(max(self.interval, 60.2 - now.second - now.microsecond / 1e6))
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Fire every instant in (previous tick, now]; returns the executions created."""
+        now = self.clock()
+        since, self.last = self.last, now
+        created = []
+        for project, domain in self.list_scopes():
+            for plan in self.activation.list_active(project, domain):
+                for instant in fire_times(plan.get("schedule"), since, now):
+                    event = {"project": project, "domain": domain, "launch_plan": plan["name"],
+                             "scheduled_time": instant.isoformat()}
+                    execution = self.handler.fire(event)
+                    if execution is not None and execution["created"]:
+                        created.append(execution)
+        return created
+
+
+def fire_times(schedule: dict[str, Any] | None, since: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """The instants in (since, until] a launch plan schedule selects, in UTC."""
+    if not schedule:
+        return []
+    from chalicelib.schedules.expressions import croniter_expression
+
+    expression = croniter_expression(schedule)
+    if expression is None:
+        period = int(schedule["rate_seconds"])
+        first = (int(since.timestamp()) // period + 1) * period
+        return [dt.datetime.fromtimestamp(t, dt.UTC) for t in range(first, int(until.timestamp()) + 1, period)]
+    from croniter import croniter
+
+    found: list[dt.datetime] = []
+    it = croniter(expression, since.astimezone(dt.UTC))
+    while (instant := it.get_next(dt.datetime)) <= until:
+        found.append(instant)
+    return found
+
+
+def scheduler_worker(services: Any, clock: Callable[[], dt.datetime] = _utcnow) -> SchedulerWorker:
+    """The scheduler worker of a sandbox's services, over every project-domain."""
+    from chalicelib.schedules import ScheduleHandler, activation_for
+
+    activation = activation_for(services)
+
+    def scopes() -> list[tuple[str, str]]:
+        return [(p["name"], d) for p in services.metadata.list_projects() for d in p["domains"]]
+
+    return SchedulerWorker(activation, ScheduleHandler(activation, services.executions), scopes, clock=clock)

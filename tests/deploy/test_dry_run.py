@@ -170,8 +170,9 @@ def test_every_function_has_its_own_least_privilege_role(template):
             assert not any(action.endswith("*") for action in actions), (function.role, actions)
             if statement["Resource"] == "*":  # Step Functions authorises task tokens, not resources
                 assert all(action.startswith("states:SendTask") for action in actions), (function.role, statement)
-            if "iam:PassRole" in actions:
-                assert statement["Resource"] == {"Fn::GetAtt": ["StatesRole", "Arn"]}
+            if "iam:PassRole" in actions:  # each role only to its own service
+                service = {"StatesRole": "states", "SchedulerRole": "scheduler"}[statement["Resource"]["Fn::GetAtt"][0]]
+                assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": f"{service}.amazonaws.com"}}
     api = {a for s in statements(template, "APIHandlerRole") for a in s["Action"]}
     assert {"states:CreateStateMachine", "states:StartExecution", "states:StopExecution", "iam:PassRole",
             "eks:DescribeCluster"} <= api
@@ -197,7 +198,7 @@ def test_the_api_makes_task_roles_only_under_the_stacks_path_and_only_bounded(te
 
     path = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role" + role_path("${AWS::StackName}") + "*"}
     iam = [s for s in statements(template, "APIHandlerRole") if any(a.startswith("iam:") for a in s["Action"])]
-    by_sid = {s["Sid"]: s for s in iam if s["Sid"] != "PassStatesRole"}
+    by_sid = {s["Sid"]: s for s in iam if s["Sid"] not in ("PassStatesRole", "PassSchedulerRole")}
     assert set(by_sid) == {"TaskRolesBounded", "TaskRoles"}
     bounded = by_sid["TaskRolesBounded"]
     assert set(bounded["Action"]) == {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
@@ -206,7 +207,7 @@ def test_the_api_makes_task_roles_only_under_the_stacks_path_and_only_bounded(te
     assert set(by_sid["TaskRoles"]["Action"]) == {"iam:GetRole", "iam:GetRolePolicy", "iam:UpdateAssumeRolePolicy",
                                                   "iam:TagRole"}
     assert by_sid["TaskRoles"]["Resource"] == path
-    for role in ("DispatchRole", "ExecutionStatusChangedRole", "ReconcilePodsRole"):
+    for role in ("DispatchRole", "ExecutionStatusChangedRole", "ReconcilePodsRole", "ScheduleHandlerRole"):
         assert not [a for s in statements(template, role) for a in s["Action"] if a.startswith("iam:Create")], role
     # the boundary: the data bucket and task tokens, kept when the stack goes (it still bounds the roles)
     boundary = template["Resources"]["TaskBoundary"]
@@ -253,3 +254,23 @@ def test_the_cluster_manifests_bind_the_control_plane_group(dry_run):
 
 def test_the_dry_run_says_it_deployed_nothing(dry_run):
     assert "dry run: stack [slipstream-ci] in [us-east-1] not deployed" in dry_run["stdout"]
+
+
+def test_launch_plan_schedules_invoke_only_the_schedule_handler(template):
+    """The API manages the stack's own schedules and hands them the scheduler role, which may only invoke the
+    schedule handler `<stack>-schedules` (chalicelib.schedules derives the same name)."""
+    handler = template["Resources"]["ScheduleHandler"]["Properties"]
+    assert handler["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-schedules"}
+    api = {s["Sid"]: s for s in statements(template, "APIHandlerRole")}
+    assert set(api["Schedules"]["Action"]) == {"scheduler:CreateSchedule", "scheduler:UpdateSchedule",
+                                               "scheduler:DeleteSchedule", "scheduler:GetSchedule"}
+    assert api["Schedules"]["Resource"]["Fn::Sub"].endswith(":schedule/default/${AWS::StackName}-*")
+    assert api["PassSchedulerRole"]["Resource"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    role = template["Resources"]["SchedulerRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    invoke = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert [(s["Action"], s["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-schedules"))
+            for s in invoke] == [(["lambda:InvokeFunction"], True)]
+    creates = {a for s in statements(template, "ScheduleHandlerRole") for a in s["Action"]}
+    assert {"states:StartExecution", "dynamodb:PutItem"} <= creates
+    assert not {a for a in creates if a.startswith(("scheduler:", "iam:Create", "sqs:"))}

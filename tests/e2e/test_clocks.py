@@ -19,7 +19,7 @@ from tests.support.sandbox_process import sandbox_process
 pytestmark = pytest.mark.e2e
 WORKFLOWS = Path(__file__).parent / "workflows"
 HEARTBEAT_SECONDS = 5  # the R states' HeartbeatSeconds: far shorter than the 12 s the pod is held
-MAX_PENDING_SECONDS = 25
+MAX_PENDING_SECONDS = 18
 
 
 @pytest.fixture(scope="module")

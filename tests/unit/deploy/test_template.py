@@ -31,7 +31,7 @@ def sam_function(events: dict | None = None) -> dict:
 
 
 def chalice_like() -> dict:
-    """The shape `chalice package` gives this app: four functions, a layer, an API, a permission."""
+    """The shape `chalice package` gives this app: five functions, a layer, an API, a permission."""
     resources = {
         "APIHandler": sam_function(),
         "Dispatch": sam_function({"DispatchSqsEventSource": {"Type": "SQS", "Properties": {
@@ -42,6 +42,7 @@ def chalice_like() -> dict:
                                                                                    "Status Change"]}}}}),
         "ReconcilePods": sam_function({"ReconcilePodsEvent": {"Type": "Schedule",
                                                               "Properties": {"Schedule": "rate(1 minute)"}}}),
+        "ScheduleHandler": sam_function(),
         "ManagedLayer": {"Type": "AWS::Serverless::LayerVersion",
                          "Properties": {"ContentUri": "./layer-deployment.zip", "LayerName": "slipstream-dev-layer"}},
         "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionBody": {"info": {"title": "x"}}}},

@@ -29,6 +29,8 @@ class _Worker(threading.Thread):
             try:
                 self.step()
             except Exception:  # keep the worker alive, as Lambda would retry
+                if self.stopping.is_set():
+                    return  # the sandbox stopped under it (moto is gone): nothing to report
                 logger.exception("%s failed a step", self.name)
                 self.stopping.wait(0.5)
 

@@ -40,7 +40,7 @@ def _sfn_executions(sandbox, name: str) -> list[str]:
     sfn = sandbox.client("stepfunctions")
     wanted = sfn_execution_name(execution_key("default", "development", name))
     return [e["executionArn"] for m in sfn.list_state_machines()["stateMachines"]
-            for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"])["executions"] if e["name"] == wanted]
+            for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"])["executions"] if e.get("name") == wanted]
 
 
 def test_created_then_found_then_refused(runner, sandbox):

@@ -68,3 +68,16 @@ def project(api, request) -> str:
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:28] + "-" + uuid.uuid4().hex[:6]
     api.create_project(name)
     return name
+
+
+# The longest files, longest first. xdist's loadfile hands whole files to the workers in collection order:
+# started first, the long ones overlap each other instead of ending the run on one worker alone.
+LONG_FILES = ("tests/e2e/test_burst.py", "tests/e2e/test_conditionals_remote.py",
+              "tests/integration/test_registration_atomic.py", "tests/e2e/test_clocks.py", "tests/e2e/test_launch.py",
+              "tests/e2e/test_remote_executions.py", "tests/e2e/test_sandbox_lifecycle.py",
+              "tests/integration/test_task_image_install.py", "tests/e2e/test_cli_remote.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

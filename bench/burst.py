@@ -13,27 +13,14 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-from _sandbox import write_module
+from pathlib import Path
 
 from slipstream.cli.register import build_registration
 from slipstream.client import ApiClient
 from slipstream.config import ClientConfig
 from slipstream.sandbox.server import Sandbox, machine_task_slots
 
-WORKLOAD = '''
-from slipstream import task, workflow
-
-
-@task
-def inc(x: int) -> int:
-    return x + 1
-
-
-@workflow
-def one(x: int = 0) -> int:
-    return inc(x=x)
-'''
+WORKLOAD = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "workflows" / "burst.py"  # as the test
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -46,8 +33,7 @@ def main() -> None:
     sandbox = Sandbox(max_running_tasks=slots).start()
     try:
         client = ApiClient(ClientConfig(sandbox.api_url, "default", "development", "none"))
-        client.register(build_registration(client, [str(write_module("burst", WORKLOAD))], "default", "development",
-                                           "bench")[0])
+        client.register(build_registration(client, [str(WORKLOAD)], "default", "development", "bench")[0])
         start = time.perf_counter()
         body = {"project": "default", "domain": "development", "workflow": {"name": "burst.one", "version": "bench"}}
         with ThreadPoolExecutor(max_workers=16) as pool:

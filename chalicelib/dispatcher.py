@@ -203,7 +203,6 @@ class Dispatcher:
             raise  # worth another try: SQS redelivers the message
         except ClusterError as exc:  # refused (invalid pod, no namespace, RBAC): no retry can succeed
             error = {"kind": "system", "message": f"task [{ref['name']}] (node [{path}]) could not start: {exc}"}
-            self.save_attempt_error(x, path, attempt, error["kind"], error["message"])
             self.store.update_node(x, path, "FAILED", attempts=attempt + 1, task=ref, error=error, ended_at=utcnow())
             self._free_slot(x, path)
             self.fail_token(token, LAUNCH_FAILED, error["message"])

@@ -19,6 +19,7 @@ import pytest
 
 from slipstream.bundle import build_bundle
 from tests.conftest import ROOT
+from tests.support.task_tokens import waiting_task_token
 
 pytestmark = pytest.mark.integration
 
@@ -60,23 +61,6 @@ def bucket(sandbox) -> str:
     return name
 
 
-def task_token(sandbox) -> tuple[str, str]:
-    """(execution ARN, task token) of a state machine waiting on one `waitForTaskToken` task node."""
-    sqs, sfn = sandbox.client("sqs"), sandbox.client("stepfunctions")
-    queue = sqs.create_queue(QueueName=f"bundle-digest-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    definition = {"StartAt": "Run", "States": {"Run": {
-        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True,
-        "Parameters": {"QueueUrl": queue, "MessageBody": {"tok.$": "$$.Task.Token"}}}}}
-    machine = sfn.create_state_machine(name=f"bundle-digest-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
-                                       roleArn="arn:aws:iam::123456789012:role/bundle-digest")
-    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")["executionArn"]
-    for _ in range(120):  # bounded: the interpreter sends the message within moments
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-        if messages:
-            return execution, json.loads(messages[0]["Body"])["tok"]
-    raise AssertionError("the state machine never sent its task token")
-
-
 def ended(sandbox, execution: str) -> dict[str, Any]:
     sfn = sandbox.client("stepfunctions")
     for _ in range(200):  # bounded: the answer ends the execution at once
@@ -98,7 +82,7 @@ def run_entrypoint(sandbox, tmp_path: Path, bucket: str, bundle_uri: str) -> tup
     s3 = sandbox.client("s3")
     prefix = f"victim/production/x{uuid.uuid4().hex[:8]}/n0/0"
     s3.put_object(Bucket=bucket, Key=f"{prefix}/inputs.json", Body=json.dumps({"name": "ada"}).encode())
-    execution, token = task_token(sandbox)
+    execution, token = waiting_task_token(sandbox.client("sqs"), sandbox.client("stepfunctions"), "bundle-digest")
     work = tmp_path / f"work-{uuid.uuid4().hex[:6]}"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLIPSTREAM_", "AWS_"))}

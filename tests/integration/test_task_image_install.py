@@ -25,6 +25,7 @@ import pytest
 from slipstream.bundle import build_bundle
 from tests.conftest import EXAMPLES
 from tests.support.dockerfile import copy_context, instructions, shell_commands
+from tests.support.task_tokens import waiting_task_token
 
 pytestmark = pytest.mark.integration
 
@@ -93,24 +94,6 @@ def _client(endpoint: str, service: str) -> Any:
                                  region_name=REGION).client(service, endpoint_url=endpoint)
 
 
-def _task_token(endpoint: str) -> tuple[str, str]:
-    """(execution ARN, task token) of a state machine waiting on one `waitForTaskToken` task, as every task
-    node of a compiled workflow does."""
-    sqs, sfn = _client(endpoint, "sqs"), _client(endpoint, "stepfunctions")
-    queue = sqs.create_queue(QueueName="task-image-dispatch")["QueueUrl"]
-    definition = {"StartAt": "Run", "States": {"Run": {
-        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True,
-        "Parameters": {"QueueUrl": queue, "MessageBody": {"tok.$": "$$.Task.Token"}}}}}
-    machine = sfn.create_state_machine(name="task-image", definition=json.dumps(definition),
-                                       roleArn="arn:aws:iam::123456789012:role/task-image-states")
-    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")["executionArn"]
-    for _ in range(120):  # bounded: the interpreter sends the message within moments
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-        if messages:
-            return execution, json.loads(messages[0]["Body"])["tok"]
-    raise AssertionError("the state machine never sent its task token")
-
-
 def test_only_the_task_extra_is_installed(task_venv):
     listed = subprocess.run([str(task_venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
                             capture_output=True, text=True, check=True, env=_clean_env()).stdout
@@ -130,7 +113,7 @@ def test_a_task_runs_through_the_entrypoint_in_the_task_venv(task_venv, moto_end
     s3.put_object(Bucket=BUCKET, Key="uploads/lines.txt", Body="".join(f"line {i}\n" for i in range(5)).encode())
     s3.put_object(Bucket=BUCKET, Key="p/d/x1/n0/0/inputs.json",
                   Body=json.dumps({"f": {"uri": f"s3://{BUCKET}/uploads/lines.txt"}, "parts": 2}).encode())
-    execution, token = _task_token(moto_endpoint)
+    execution, token = waiting_task_token(_client(moto_endpoint, "sqs"), sfn, "task-image")
 
     command = [str(task_venv / "bin" / "python"), "-m", "slipstream.entrypoint",
                "--inputs", f"s3://{BUCKET}/p/d/x1/n0/0/inputs.json", "--outputs", f"s3://{BUCKET}/p/d/x1/n0/0/",

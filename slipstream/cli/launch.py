@@ -61,20 +61,29 @@ class LiteralValue(click.ParamType):
         return json.loads(value)
 
 
+INPUT_PREFIX = "input__"  # the inputs' own parameter names, apart from NAME and launch's options
+
+
+def _flag(name: str) -> str:
+    """`--<input>`, or `--input-<input>` for an input named like one of launch's own options (`--version`)."""
+    taken = {opt for param in _TARGET for opt in getattr(param, "opts", [])}
+    return f"--{name}" if f"--{name}" not in taken else f"--input-{name}"
+
+
 def input_options(interface_inputs: list[dict[str, Any]], plan: dict[str, Any]) -> list[click.Option]:
     """One option per input: launch plan defaults over the interface's; fixed inputs hidden."""
     options = []
     for var in interface_inputs:
         name, t = var["name"], var["type"]
+        decls = [_flag(name), INPUT_PREFIX + name]
         if name in plan["fixed_inputs"]:
-            options.append(click.Option([f"--{name}"], type=LiteralValue(t), hidden=True))
+            options.append(click.Option(decls, type=LiteralValue(t), hidden=True))
             continue
         default = plan["default_inputs"].get(name, var.get("default"))
         has_default = name in plan["default_inputs"] or "default" in var
         extra: dict[str, Any] = {"default": default, "show_default": json.dumps(default)} if has_default else {}
         required = not (has_default or "optional" in t)
-        options.append(click.Option([f"--{name}"], type=LiteralValue(t), required=required,
-                                    help=lt.describe(t), **extra))
+        options.append(click.Option(decls, type=LiteralValue(t), required=required, help=lt.describe(t), **extra))
     return options
 
 
@@ -143,7 +152,8 @@ def _launch(name: str | None, version: str | None, project: str | None, domain: 
     client, config, plan, workflow = click.get_current_context().meta["launch"]
     types = {v["name"]: v["type"] for v in workflow["interface"]["inputs"]}
     given: dict[str, Any] = {}
-    for key, value in inputs.items():
+    for param, value in inputs.items():
+        key = param.removeprefix(INPUT_PREFIX)
         if value is None or key not in types:
             continue
         given[key] = transform_blobs(types[key], value, lambda kind, blob: _upload(client, config, kind, blob))

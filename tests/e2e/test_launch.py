@@ -161,3 +161,29 @@ def test_registration_refuses_bad_notifications_with_a_400(home, api, project, n
     with pytest.raises(ValidationError) as raised:
         api.register([plan])
     assert named in str(raised.value)
+
+
+NAMED_LIKE_OPTIONS = '''
+from slipstream import task, workflow
+
+
+@task
+def greet(name: str, version: int) -> str:
+    return f"{name}@{version}"
+
+
+@workflow
+def greeting(name: str, version: int = 1) -> str:
+    return greet(name=name, version=version)
+'''
+
+
+def test_inputs_named_like_launchs_own_argument_and_options(home, tmp_path):
+    code = tmp_path / "named"
+    code.mkdir()
+    (code / "named.py").write_text(NAMED_LIKE_OPTIONS)
+    succeeded(slipstream(home, "register", str(code), "--version", "v2"))
+    helped = succeeded(slipstream(home, "launch", "named.greeting", "--help"))
+    assert "--name" in helped.stdout and "--input-version" in helped.stdout and "Warning" not in helped.stderr
+    done = slipstream(home, "launch", "named.greeting", "--name", "ada", "--input-version", "3", "--wait", "--json")
+    assert _last_json(done) == {"o0": "ada@3"}

@@ -1,4 +1,6 @@
-"""Event handlers shared by Lambda (app.py) and the sandbox's worker threads: the same code on both."""
+"""Event handlers shared by Lambda (app.py) and the sandbox's worker threads: the same code on both. Each holds
+a batch of phase change events open while it runs, so its changes go out in PutEvents calls of ten when it
+returns or raises (chalicelib.events)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ def dispatch_batch(event: dict[str, Any], dispatcher: Any) -> dict[str, Any]:
     def handle(record: SQSRecord) -> None:
         dispatcher.handle(json.loads(record.body))
 
-    return process_partial_response(event=event, record_handler=handle, processor=BatchProcessor(EventType.SQS))
+    with dispatcher.store.events.batch():
+        return process_partial_response(event=event, record_handler=handle,
+                                        processor=BatchProcessor(EventType.SQS))
 
 
 def status_changed(event: dict[str, Any], status: Any) -> None:
     """An EventBridge "Step Functions Execution Status Change" event."""
-    status.handle(event["detail"])
+    with status.store.events.batch():
+        status.handle(event["detail"])

@@ -5,6 +5,8 @@ Each function gets a role of its own, allowed what its code calls and no more:
     API (APIHandler)            tables, data bucket, create/start/stop/describe state machines and executions
                                 named `<stack>-*`, pass the states role, EKS (namespaces, terminate deletes pods),
                                 the task roles of project-domains (below)
+    every phase writer          put phase change events on the stack's bus `<stack>-events` and no other (API,
+                                dispatcher, status handler, schedule handler: chalicelib.events)
     dispatcher (Dispatch)       tables, data bucket, consume the dispatch queue, answer task tokens, start
                                 child executions (dynamic workflows, split graphs), EKS (creates pods)
     status handler              tables, data bucket, answer a parent's token when a child ends, publish
@@ -117,6 +119,8 @@ def task_boundary() -> dict[str, Any]:
                    sub("${DataBucket.Arn}/*")),
         _statement("DataListing", ["s3:ListBucket"], {"Fn::GetAtt": ["DataBucket", "Arn"]}),
         _statement("AnswerTaskTokens", TOKEN_ACTIONS, "*"),
+        _statement("TaskSecrets", ["secretsmanager:GetSecretValue"],  # each role: its own project-domain's
+                   "arn:*:secretsmanager:*:*:secret:slipstream/*"),
     ]}
     return {
         "Type": "AWS::IAM::ManagedPolicy",
@@ -151,6 +155,10 @@ def scheduler_role() -> dict[str, Any]:
     }
 
 
+def phase_events() -> dict[str, Any]:
+    return _statement("PhaseEvents", ["events:PutEvents"], {"Fn::GetAtt": ["EventBus", "Arn"]})
+
+
 def logs(log_group: str) -> dict[str, Any]:
     return _statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": [log_group, "Arn"]})
 
@@ -159,17 +167,17 @@ def function_statements(kind: str, table_ids: list[str], log_group: str) -> list
     """The statements of one function's role; `kind` is api, dispatch, status, reconcile or schedules."""
     if kind == "api":
         body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), cluster(), *task_roles(),
-                *schedules()]
+                *schedules(), phase_events()]
     elif kind == "dispatch":
         body = [tables(table_ids), *data_bucket(), task_tokens(), *state_machines("ChildExecutions"),
                 _statement("DispatchQueue", QUEUE_CONSUMER_ACTIONS, {"Fn::GetAtt": ["DispatchQueue", "Arn"]}),
-                cluster()]
+                cluster(), phase_events()]
     elif kind == "status":
         body = [tables(table_ids), *data_bucket(), task_tokens(),
                 _statement("Notifications", ["sns:Publish"],
-                           [{"Ref": "EventsTopic"}, stack_arn("sns", "${AWS::StackName}-*")])]
+                           [{"Ref": "EventsTopic"}, stack_arn("sns", "${AWS::StackName}-*")]), phase_events()]
     elif kind == "schedules":
-        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines")]
+        body = [tables(table_ids), *data_bucket(), *state_machines("StateMachines"), phase_events()]
     elif kind == "reconcile":
         body = [_statement("TaskTokens", ["states:SendTaskFailure", "states:SendTaskHeartbeat"], "*"),
                 _statement("AttemptErrors", ["s3:PutObject"], sub("${DataBucket.Arn}/*")), cluster()]

@@ -2,7 +2,7 @@
 
     chalice package      the functions, the REST API and the dependency layer, as SAM resources, with the
                          logical ids, handlers, routes and event sources Chalice derives from app.py
-    infra/template.json  tables, data bucket, queues, topics, the states role, the dead-letter alarm:
+    infra/template.json  tables, data bucket, queues, topics, the event bus, the states role, the dead-letter alarm:
                          everything stateful, and the one definition the sandbox creates too
     the overlay (here)   what ties them into one stack: every function's environment as references to the
                          stack's own resources, a least-privilege role and a log group per function, the SQS
@@ -77,6 +77,7 @@ ENVIRONMENT: dict[str, Any] = {
     "SLIPSTREAM_DATA_BUCKET": {"Ref": "DataBucket"},
     "SLIPSTREAM_DISPATCH_QUEUE_URL": {"Ref": "DispatchQueue"},
     "SLIPSTREAM_EVENTS_TOPIC_ARN": {"Ref": "EventsTopic"},
+    "SLIPSTREAM_EVENTS_BUS_NAME": {"Ref": "EventBus"},  # phase change events (chalicelib.events)
     "SLIPSTREAM_STATES_ROLE_ARN": {"Fn::GetAtt": ["StatesRole", "Arn"]},
     "SLIPSTREAM_NAME_PREFIX": {"Ref": "AWS::StackName"},
     "SLIPSTREAM_DEFAULT_IMAGE": {"Ref": "DefaultImage"},

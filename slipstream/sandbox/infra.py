@@ -1,5 +1,5 @@
-"""Create the resources of `infra/template.json` on moto's server: the same tables, bucket, queues and
-topic that CloudFormation creates on AWS, from the one definition."""
+"""Create the resources of `infra/template.json` on moto's server: the same tables, bucket, queues, topics
+and event bus that CloudFormation creates on AWS, from the one definition."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class _Resolver:
 
 def create_resources(clients: dict[str, Any], stack: str, region: str, account: str = "123456789012",
                      template: dict[str, Any] | None = None) -> None:
-    """Create every resource of the template with `clients` ("dynamodb", "s3", "sqs", "sns")."""
+    """Create every resource of the template with `clients` ("dynamodb", "s3", "sqs", "sns", "events")."""
     template = template or load_template()
     resolve = _Resolver(stack, region, account)
     for logical, resource in template["Resources"].items():
@@ -64,5 +64,7 @@ def create_resources(clients: dict[str, Any], stack: str, region: str, account: 
             resolve.arns[logical] = arn["Attributes"]["QueueArn"]
         elif kind == "AWS::SNS::Topic":
             clients["sns"].create_topic(Name=props["TopicName"])
+        elif kind == "AWS::Events::EventBus":
+            clients["events"].create_event_bus(Name=props["Name"])
         else:
             raise ValueError(f"the sandbox cannot create [{logical}] of type [{kind}]; teach slipstream.sandbox.infra")

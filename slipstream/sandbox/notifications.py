@@ -10,26 +10,22 @@ sandbox's home, one JSON object per message; `slipstream sandbox notifications` 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
-from slipstream.sandbox.workers import _Worker
+from slipstream.sandbox.recorders import QueueRecorder, read_lines
 
 FILE_NAME = "notifications.jsonl"
 QUEUE_NAME = "slipstream-sandbox-notifications"
 
 
-class NotificationRecorder(_Worker):
+class NotificationRecorder(QueueRecorder):
+    receive_options = {"MessageAttributeNames": ["All"], "AttributeNames": ["All"]}
+
     def __init__(self, sqs: Any, sns: Any, events_topic_arn: str, path: Path) -> None:
-        super().__init__("sandbox-notifications")
-        self.sqs, self.sns = sqs, sns
+        super().__init__("sandbox-notifications", sqs, QUEUE_NAME, path)
+        self.sns = sns
         self.events_topic_arn = events_topic_arn
-        self.path = path
-        self._lock = threading.Lock()
-        self.queue_url = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url,
-                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.subscribed: set[str] = set()
         self._subscribe(events_topic_arn, {"kind": ["notification"]})
 
@@ -51,18 +47,8 @@ class NotificationRecorder(_Worker):
         self.subscribe_new_topics()
         self.drain(wait_seconds=1)
 
-    def drain(self, wait_seconds: int = 0) -> int:
-        """Record what the queue holds; returns how many messages were recorded."""
-        batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                         WaitTimeSeconds=wait_seconds, MessageAttributeNames=["All"],
-                                         AttributeNames=["All"]).get("Messages", [])
-        lines = [json.dumps(_record(m)) for m in batch]
-        if lines:
-            with self._lock, self.path.open("a") as out:
-                out.write("".join(f"{line}\n" for line in lines))
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-        return len(batch)
+    def record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return _record(message)
 
 
 def _record(message: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +65,4 @@ def _record(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_lines(path)

@@ -215,7 +215,10 @@ def test_the_api_makes_task_roles_only_under_the_stacks_path_and_only_bounded(te
     assert (boundary["DeletionPolicy"], boundary["UpdateReplacePolicy"]) == ("Retain", "Retain")
     allowed = {a for s in boundary["Properties"]["PolicyDocument"]["Statement"] for a in s["Action"]}
     assert allowed == {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket",
-                       "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+                       "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
+                       "secretsmanager:GetSecretValue"}  # slipstream/* secrets only (slipstream.context)
+    secrets = [s for s in boundary["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "TaskSecrets"]
+    assert secrets[0]["Resource"] == "arn:*:secretsmanager:*:*:secret:slipstream/*"
     assert "TaskRole" not in template["Resources"]  # no role shared by every tenant
 
 

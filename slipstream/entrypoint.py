@@ -4,6 +4,11 @@ Overlay the code bundle, read the inputs from S3, run the task, write the output
 directories uploaded once, passed on as URIs), heartbeat while it runs, and answer the task token:
 success with the outputs' location, or failure classed as a user error (the task raised) or a system
 error (anything around it). The traceback tail and the task's output are kept next to its outputs.
+
+A batch of map items (`map_task(..., batch_size=n)`: inputs `{"$batch": {"first": i, "items": [...]}}`) runs
+its items one after another in this one process, each item's outputs (or error) written where a pod of its
+own would write them, so the gather reads them unchanged; a failed item does not stop the batch, and the
+token is answered once, for the batch.
 """
 
 from __future__ import annotations
@@ -177,8 +182,16 @@ class Entrypoint:
         try:
             self.overlay_bundle()
             task = self.load_task()
+            stage = "fetching secrets"
+            self.deliver_secrets(task)
             stage = "reading inputs"
-            inputs = self.with_blobs(task, self.get_json(self.args.inputs), self.download_blob, "inputs")
+            raw = self.get_json(self.args.inputs)
+            if "$batch" in raw:
+                stage = "running a batch"
+                summary = self.run_batch(task, raw["$batch"], started)
+                self.sfn.send_task_success(taskToken=self.token, output=json.dumps(summary))
+                return 0
+            inputs = self.with_blobs(task, raw, self.download_blob, "inputs")
             stage = "running"
             try:
                 result = self.execute(task, inputs)
@@ -195,6 +208,41 @@ class Entrypoint:
                 timer.cancel()
             stop.set()
             self.save_logs()
+
+    def run_batch(self, task: Any, batch: dict[str, Any], started: dt.datetime) -> dict[str, Any]:
+        """Each item as its own pod would run it: outputs at `<execution>/<node>.<index>/outputs.json`, a
+        failure at `<execution>/<node>.<index>/<attempt>/error.json` (the gather counts it failed)."""
+        base, path, attempt = self.prefix.rsplit("/", 2)  # <execution>/<node>.<first>/<attempt>
+        node = path.rsplit(".", 1)[0]
+        failed = []
+        for index, values in enumerate(batch["items"], start=batch["first"]):
+            prefix = f"{base}/{node}.{index}"
+            try:
+                inputs = self.with_blobs(task, values, self.download_blob, "inputs")
+                outputs = self.with_blobs(task, self.execute(task, inputs), self.upload_blob, "outputs")
+            except Exception as exc:
+                failed.append(index)
+                tail = "".join(traceback.format_exception(exc)[-6:])
+                print(f"item {index}: {tail}", file=sys.stderr)
+                self.put_json(f"{prefix}/{attempt}/error.json", {"kind": "user", "message": f"item {index}: "
+                              f"{type(exc).__name__}: {exc}", "traceback": tail[-4000:]})
+                continue
+            self.put_json(f"{prefix}/outputs.json", outputs)
+        ended = dt.datetime.now(dt.UTC).isoformat()
+        return {"batch": len(batch["items"]), "failed": failed[:100], "started": started.isoformat(), "ended": ended}
+
+    def deliver_secrets(self, task: Any) -> None:
+        """The task's secret requests from AWS Secrets Manager, into variables and files (slipstream.context)."""
+        os.environ["SLIPSTREAM_WORKING_DIRECTORY"] = str(self.workdir)
+        requests = (getattr(task, "container", None) or {}).get("secrets") or []
+        if requests:
+            import boto3
+
+            from slipstream.context import deliver_secrets
+
+            project, domain = os.environ["SLIPSTREAM_EXECUTION"].split("/")[:2]
+            client = boto3.session.Session(region_name=self.s3.meta.region_name).client("secretsmanager")
+            deliver_secrets(requests, project, domain, client, self.workdir / "secrets")
 
     def load_task(self) -> Any:
         from slipstream.engine import import_task

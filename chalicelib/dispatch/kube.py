@@ -31,10 +31,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from kubernetes import client as k8s
@@ -50,7 +52,7 @@ from chalicelib.dispatch.errors import (
     pod_rejected,
     status_of,
 )
-from chalicelib.dispatch.namespaces import PROJECT_LABEL
+from chalicelib.dispatch.namespaces import MANAGED_BY, MANAGED_BY_LABEL, PROJECT_LABEL
 from chalicelib.dispatch.pods import (
     EXECUTION_LABEL,
     MANAGED_SELECTOR,
@@ -223,10 +225,62 @@ class PodLauncher:
         except HTTPError as exc:
             raise cluster_unreachable("list pods in", where, exc) from exc
 
+    def pages(self, selector: str, namespace: str | None = None, field_selector: str = "",
+              limit: int = 500) -> Iterator[list[k8s.V1Pod]]:
+        """Pods matching the selectors, one page of at most `limit` at a time (limit/continue): a pass over
+        many pods holds one page in memory, and the API server answers in bounded pieces."""
+        where, token = namespace or "all namespaces", None
+        while True:
+            options: dict[str, Any] = {"label_selector": selector, "limit": limit}
+            if field_selector:
+                options["field_selector"] = field_selector
+            if token:
+                options["_continue"] = token
+            try:
+                if namespace:
+                    page = self.core.list_namespaced_pod(namespace, **options)
+                else:
+                    page = self.core.list_pod_for_all_namespaces(**options)
+            except ApiException as exc:  # 410 Gone: the continue token expired; the next pass starts afresh
+                raise _failure("list pods in", where, exc) from exc
+            except HTTPError as exc:
+                raise cluster_unreachable("list pods in", where, exc) from exc
+            yield list(page.items or [])
+            token = page.metadata._continue if page.metadata else None
+            if not token:
+                return
+
+    def delete_collection(self, namespace: str, selector: str, field_selector: str = "",
+                          grace_period_seconds: int | None = None) -> int:
+        """Delete every pod of `namespace` the selectors match with one deletecollection; the count deleted
+        (the API server answers with the list of the pods it deleted)."""
+        options: dict[str, Any] = {"label_selector": selector}
+        if field_selector:
+            options["field_selector"] = field_selector
+        if grace_period_seconds is not None:
+            options["grace_period_seconds"] = grace_period_seconds
+        try:
+            response = self.core.delete_collection_namespaced_pod(namespace, _preload_content=False, **options)
+        except ApiException as exc:
+            raise _failure("delete pods in", namespace, exc) from exc
+        except HTTPError as exc:
+            raise cluster_unreachable("delete pods in", namespace, exc) from exc
+        return len(json.loads(response.data or b"{}").get("items") or [])
+
+    def managed_namespaces(self) -> list[str]:
+        """The namespaces slipstream provisioned (`chalicelib.dispatch.provisioner`), by their label."""
+        try:
+            listed = self.core.list_namespace(label_selector=f"{MANAGED_BY_LABEL}={MANAGED_BY}")
+        except ApiException as exc:
+            raise _failure("list namespaces", "the cluster", exc) from exc
+        except HTTPError as exc:
+            raise cluster_unreachable("list namespaces", "the cluster", exc) from exc
+        return sorted(ns.metadata.name for ns in listed.items or [])
+
     def delete_execution_pods(self, namespace: str, execution: str) -> int:
-        """Delete every pod of an execution (its name or key; dynamic children included); the count deleted."""
-        pods = self.list_managed(namespace, f"{EXECUTION_LABEL}={execution_label(execution)}")
-        return sum(self.delete(namespace, pod.metadata.name) for pod in pods)
+        """Delete every pod of an execution (its name or key; dynamic children included) with one
+        deletecollection; the count deleted."""
+        return self.delete_collection(namespace, f"{MANAGED_SELECTOR},{EXECUTION_LABEL}={execution_label(execution)}")
 
 
 class KubernetesLauncher:
@@ -237,7 +291,7 @@ class KubernetesLauncher:
         self.config = config
 
     def launch(self, request: PodRequest) -> bool:
-        return self.pods.launch(build_pod(request, self.config), build_token_secret(request))
+        return self.pods.launch(build_pod(request, self.config), build_token_secret(request, self.config))
 
     def stop_execution(self, project: str, domain: str, execution: str) -> int:
         return self.pods.delete_execution_pods(namespace_for(project, domain), execution)

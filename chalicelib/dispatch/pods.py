@@ -6,7 +6,7 @@ One task attempt is one pod:
     service account  slipstream-<domain>                 IRSA: the domain's IAM role reaches the data bucket
     name             pod_name(execution, node, attempt)  deterministic: a redelivered dispatch message gets
                                                          AlreadyExists instead of starting a second pod
-    labels           managed-by, execution, node, attempt, project, domain, task   sanitized, for selectors
+    labels           managed-by, stack, execution, node, attempt, project, domain, task   sanitized, for selectors
     annotations      node id, execution key, task id                               verbatim, for the reconciler
     token            Secret `<pod>-token`, owned by the pod                        SLIPSTREAM_TASK_TOKEN
 
@@ -35,6 +35,8 @@ from kubernetes import client as k8s
 from chalicelib.dispatch.namespaces import LABEL_PREFIX, MANAGED_BY_LABEL, namespace_for, service_account_for
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}=slipstream"
+STACK_LABEL = f"{LABEL_PREFIX}/stack"  # the deployment whose reconciler owns the pod (Settings.name_prefix)
+DEFAULT_STACK = "slipstream"
 EXECUTION_LABEL = f"{LABEL_PREFIX}/execution"
 TOKEN_ENV = "SLIPSTREAM_TASK_TOKEN"
 TOKEN_KEY = "token"  # the key of the token in its Secret
@@ -87,6 +89,7 @@ class PodConfig:
     # Flyte's rule: an interruptible task's last attempt runs on on-demand capacity, so spot reclaims
     # cannot exhaust its retries.
     last_attempt_on_demand: bool = True
+    stack: str = DEFAULT_STACK  # the `slipstream.dev/stack` label: two deployments on one cluster keep apart
 
 
 def _digest(*parts: str, length: int = 10) -> str:
@@ -166,8 +169,10 @@ def _command(request: PodRequest) -> list[str]:
 def _env(request: PodRequest, config: PodConfig) -> list[k8s.V1EnvVar]:
     """The task's own environment, then the stage's, then slipstream's (which always wins), then secrets."""
     container = request.task["container"]
+    # optional: a Kubernetes Secret of the group's name, where the cluster has one; otherwise the entrypoint
+    # fetches the secret from AWS Secrets Manager with the project-domain's role (slipstream.context)
     secrets = [k8s.V1EnvVar(name=secret_env_name(s["group"], s.get("key")), value_from=k8s.V1EnvVarSource(
-        secret_key_ref=k8s.V1SecretKeySelector(name=s["group"], key=s.get("key") or s["group"])))
+        secret_key_ref=k8s.V1SecretKeySelector(name=s["group"], key=s.get("key") or s["group"], optional=True)))
         for s in container.get("secrets") or []]
     token = k8s.V1EnvVar(name=TOKEN_ENV, value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(
         name=token_secret_name(pod_name(request.execution, request.node_id, request.attempt)), key=TOKEN_KEY)))
@@ -209,9 +214,15 @@ def _scheduling(spot: bool, gpu: bool) -> tuple[list[k8s.V1Toleration] | None, k
         preferred_during_scheduling_ignored_during_execution=[prefer_spot]))
 
 
-def _labels(request: PodRequest) -> dict[str, str]:
+def stack_selector(stack: str) -> str:
+    """The label selector of one deployment's task pods."""
+    return f"{MANAGED_SELECTOR},{STACK_LABEL}={label_value(stack)}"
+
+
+def _labels(request: PodRequest, stack: str) -> dict[str, str]:
     return {
         MANAGED_BY_LABEL: "slipstream",
+        STACK_LABEL: label_value(stack),
         EXECUTION_LABEL: execution_label(request.execution),
         f"{LABEL_PREFIX}/node": label_value(request.node_id),
         ATTEMPT_LABEL: str(request.attempt),
@@ -221,7 +232,7 @@ def _labels(request: PodRequest) -> dict[str, str]:
     }
 
 
-def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
+def _metadata(request: PodRequest, config: PodConfig) -> k8s.V1ObjectMeta:
     task_id = request.task["id"]
     annotations = {
         NODE_ANNOTATION: request.node_id,
@@ -232,7 +243,7 @@ def _metadata(request: PodRequest) -> k8s.V1ObjectMeta:
         annotations[TIMEOUT_ANNOTATION] = str(request.task["metadata"]["timeout_seconds"])
     return k8s.V1ObjectMeta(name=pod_name(request.execution, request.node_id, request.attempt),
                             namespace=namespace_for(request.project, request.domain),
-                            labels=_labels(request), annotations=annotations)
+                            labels=_labels(request, config.stack), annotations=annotations)
 
 
 def _deadline(request: PodRequest, config: PodConfig) -> int | None:
@@ -258,7 +269,7 @@ def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
             seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")),
     )
     return k8s.V1Pod(
-        api_version="v1", kind="Pod", metadata=_metadata(request),
+        api_version="v1", kind="Pod", metadata=_metadata(request, config),
         spec=k8s.V1PodSpec(
             restart_policy="Never",  # retries are Step Functions' Retry: a new attempt is a new pod
             service_account_name=service_account_for(request.domain),
@@ -271,7 +282,7 @@ def build_pod(request: PodRequest, config: PodConfig) -> k8s.V1Pod:
     )
 
 
-def build_token_secret(request: PodRequest) -> k8s.V1Secret:
+def build_token_secret(request: PodRequest, config: PodConfig | None = None) -> k8s.V1Secret:
     """The Secret that hands the attempt's task token to its pod, and only to it (see the module docstring).
     Immutable: nothing may swap the token once the pod may read it. The launcher makes it before the pod
     (a container whose secretKeyRef is missing cannot start), then makes the pod its owner."""
@@ -279,5 +290,5 @@ def build_token_secret(request: PodRequest) -> k8s.V1Secret:
     return k8s.V1Secret(
         api_version="v1", kind="Secret", type="Opaque", immutable=True,
         metadata=k8s.V1ObjectMeta(name=token_secret_name(pod), namespace=namespace_for(request.project, request.domain),
-                                  labels=_labels(request)),
+                                  labels=_labels(request, config.stack if config else DEFAULT_STACK)),
         string_data={TOKEN_KEY: request.task_token})

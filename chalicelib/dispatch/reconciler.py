@@ -20,6 +20,24 @@ so a second run fails nothing again. Failing a token that was already answered i
 Functions refuses it and `fail_token` ignores that refusal. A pod's token is in its own Secret (see
 `chalicelib.dispatch.pods`), read only for the pods that need an answer, before the pod (and with it,
 through its ownerReference, the Secret) is deleted.
+
+What one pass asks of the API server, whatever the number of pods that ended since the last one:
+- one paginated list (`limit`/`continue`, 500 a page) of this deployment's pods that have not succeeded:
+  label selector `app.kubernetes.io/managed-by=slipstream,slipstream.dev/stack=<stack>` (two deployments
+  on one cluster never touch each other's pods), field selector `status.phase!=Succeeded` (a succeeded pod
+  answered its token itself: there is nothing to read in it);
+- one list of slipstream's namespaces, then one deletecollection per namespace of this deployment's pods
+  with `status.phase=Succeeded` (the API server deletes pods that have ended without a grace period);
+- per pod that needs an answer (died, or Pending): its Secret read, and for the dead ones one delete.
+  These are deleted one by one on purpose: a pod that died between the list and a collection delete by
+  phase would lose its pod, its Secret and with them its token before it was failed.
+
+Jobs with `ttlSecondsAfterFinished` were the other choice, not taken: the TTL controller deletes a failed
+Job's pod (and with it the token's Secret) whether or not the token was failed, so a TTL shorter than the
+reconcile period loses answers and a longer one only delays them; a Job adds an object and a controller
+hop before every pod (more API writes per task node, seconds of latency at hundreds of nodes a second);
+and the deterministic pod name that makes a redelivered dispatch message start no second pod would move
+to the Job, the Secret's owner with it. A watch needs a process that lives longer than a Lambda.
 """
 
 from __future__ import annotations
@@ -32,7 +50,14 @@ from typing import NamedTuple
 from kubernetes import client as k8s
 
 from chalicelib.dispatch.kube import PodLauncher
-from chalicelib.dispatch.pods import ATTEMPT_LABEL, EXECUTION_ANNOTATION, NODE_ANNOTATION, TIMEOUT_ANNOTATION
+from chalicelib.dispatch.pods import (
+    ATTEMPT_LABEL,
+    DEFAULT_STACK,
+    EXECUTION_ANNOTATION,
+    NODE_ANNOTATION,
+    TIMEOUT_ANNOTATION,
+    stack_selector,
+)
 
 SYSTEM_ERROR = "slipstream.SystemError"
 TIMEOUT_ERROR = "slipstream.Timeout"
@@ -41,6 +66,7 @@ DEFAULT_MAX_PENDING_SECONDS = 1800
 # A container waiting for one of these will never start by itself.
 _HOPELESS_WAITS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"})
 _FINISHED = ("Succeeded", "Failed")
+PAGE_SIZE = 500
 
 logger = logging.getLogger("slipstream.reconciler")
 
@@ -114,14 +140,17 @@ def _cause(pod: k8s.V1Pod, diagnosis: Diagnosis) -> str:
 
 
 class Reconciler:
-    """One pass over slipstream's pods per `run_once`; safe to run concurrently and repeatedly."""
+    """One pass over one deployment's pods per `run_once`; safe to run concurrently and repeatedly."""
 
     def __init__(self, core_v1: k8s.CoreV1Api, fail_token: Callable[[str, str, str], None],
                  heartbeat_token: Callable[[str], None] | None = None,
                  save_error: Callable[[str, str, int, str, str], None] | None = None,
                  max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 stack: str = DEFAULT_STACK, page_size: int = PAGE_SIZE) -> None:
         self.pods = PodLauncher(core_v1)
+        self.selector = stack_selector(stack)  # this deployment's pods only (PodConfig.stack)
+        self.page_size = page_size
         self.fail_token = fail_token  # (token, error, cause), e.g. Dispatcher.fail_token
         self.heartbeat_token = heartbeat_token  # (token), e.g. Dispatcher.heartbeat_token
         self.save_error = save_error  # (execution, node, attempt, kind, message), e.g. Dispatcher.save_attempt_error
@@ -129,26 +158,34 @@ class Reconciler:
         self.clock = clock
 
     def run_once(self, namespace: str | None = None) -> dict[str, int]:
-        """Reconcile one namespace, or all; counts of pods seen, tokens failed, pods deleted, pods still active,
-        and pods skipped because failing their token raised (they are tried again on the next run)."""
+        """Reconcile one namespace, or all of this deployment's; counts of pods seen (all but the succeeded
+        ones), tokens failed, pods deleted (succeeded ones included), pods still active, and pods skipped
+        because failing their token raised (they are tried again on the next run)."""
         counts = {"seen": 0, "failed": 0, "deleted": 0, "active": 0, "errors": 0}
-        for pod in self.pods.list_managed(namespace):
-            counts["seen"] += 1
-            diagnosis = diagnose(pod)
-            phase = (pod.status.phase if pod.status else None) or "Pending"
-            if diagnosis is None and phase == "Pending":
-                diagnosis = self._pending(pod)
-            if diagnosis is None and phase not in _FINISHED:
-                counts["active"] += 1
-                continue
-            outcome = "finished" if diagnosis is None else self._fail(pod, diagnosis)
-            if outcome == "error":
-                counts["errors"] += 1
-                continue
-            counts["failed"] += outcome == "failed"
-            # Forced: the containers have ended, or never started (a hopeless wait).
-            counts["deleted"] += self.pods.delete(pod.metadata.namespace, pod.metadata.name, grace_period_seconds=0)
+        for page in self.pods.pages(self.selector, namespace, "status.phase!=Succeeded", self.page_size):
+            for pod in page:
+                self._reconcile(pod, counts)
+        for name in [namespace] if namespace else self.pods.managed_namespaces():
+            counts["deleted"] += self.pods.delete_collection(name, self.selector, "status.phase=Succeeded",
+                                                             grace_period_seconds=0)
         return counts
+
+    def _reconcile(self, pod: k8s.V1Pod, counts: dict[str, int]) -> None:
+        counts["seen"] += 1
+        diagnosis = diagnose(pod)
+        phase = (pod.status.phase if pod.status else None) or "Pending"
+        if diagnosis is None and phase == "Pending":
+            diagnosis = self._pending(pod)
+        if diagnosis is None and phase not in _FINISHED:
+            counts["active"] += 1
+            return
+        outcome = "finished" if diagnosis is None else self._fail(pod, diagnosis)
+        if outcome == "error":
+            counts["errors"] += 1
+            return
+        counts["failed"] += outcome == "failed"
+        # Forced: the containers have ended, or never started (a hopeless wait).
+        counts["deleted"] += self.pods.delete(pod.metadata.namespace, pod.metadata.name, grace_period_seconds=0)
 
     def _pending(self, pod: k8s.V1Pod) -> Diagnosis | None:
         """Past the maximum pending time: a diagnosis; else keep the token alive while the pod waits."""

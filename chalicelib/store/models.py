@@ -173,6 +173,8 @@ def build_models(settings: Settings) -> Models:
         started_at = UTCDateTimeAttribute(null=True)
         ended_at = UTCDateTimeAttribute(null=True)
         wait_token = UnicodeAttribute(null=True)
+        finished_deps = UnicodeSetAttribute(null=True)  # dependencies seen succeeded, while the node waits
+        gathered = UnicodeSetAttribute(null=True)  # a map's item chunks gathered so far
 
     class TaskCache(Model):
         Meta = _meta(settings, settings.task_cache_table)

@@ -104,8 +104,8 @@ def test_a_release_whose_answer_fails_is_retried_and_the_execution_ends(sandbox,
 
     events.register("before-parameter-build.sfn.SendTaskSuccess", throttle_once)
     try:
-        execution = faults.run("faults.two_steps", {"x": 3})  # n1 waits for n0: released by SendTaskSuccess
+        execution = faults.run("faults.joined", {"x": 3})  # n2 joins n0 and n1: released by SendTaskSuccess
     finally:
         events.unregister("before-parameter-build.sfn.SendTaskSuccess", throttle_once)
     assert refused, "the release was never refused: the test did not exercise the fault"
-    assert execution["phase"] == "SUCCEEDED" and execution["outputs"] == {"o0": 8}, execution.get("error")
+    assert execution["phase"] == "SUCCEEDED" and execution["outputs"] == {"o0": 10}, execution.get("error")

@@ -8,8 +8,11 @@ What kmock 0.8 does on its own, and what `FaithfulEmulator` changes:
   is a 409/404 whose `reason` is kmock's prose ("Object Already Exists") with a traceback in `details`, and
   the error piles up in `emulator.errors`. Here: Kubernetes' own Status bodies (409 `AlreadyExists`,
   404 `NotFound`, `pods "x" already exists`), and nothing recorded as a server error.
-- `labelSelector` is ignored on lists (every pod comes back). Here: equality, inequality, existence and
-  set-based (`in`, `notin`) requirements are applied; a malformed selector is a 400 `BadRequest`.
+- `labelSelector`, `fieldSelector`, `limit` and `continue` are ignored on lists (every object comes back).
+  Here they are read and applied as the API server does (`tests.support.kube_selectors`): malformed
+  selectors, fields a kind does not select on and unreadable continue tokens are a 400 `BadRequest`.
+- Pods can be deleted by collection (DELETE /api/v1/namespaces/<ns>/pods with selectors): the answer is
+  the PodList of what was deleted; the cluster-wide path refuses DELETE (405), as the API server does.
 - A list of a resource that has no object yet is a 404 "Resource Not Found". Here: pods and namespaces
   are declared, so the list is empty.
 - The `namespaces` resource cannot be served at all (`/api/v1/namespaces` fails kmock's path parser; the
@@ -61,7 +64,7 @@ from kmock import KubernetesEmulator, KubernetesError, KubernetesNotFoundError, 
 from kmock._internal.k8s import KubernetesObjectConflictError  # not exported by kmock 0.8
 from kubernetes import client as k8s
 
-from tests.support import kube_validation
+from tests.support import kube_selectors, kube_validation
 
 _KINDS = {"pods": "Pod", "serviceaccounts": "ServiceAccount", "namespaces": "Namespace", "secrets": "Secret",
           "resourcequotas": "ResourceQuota"}
@@ -70,9 +73,7 @@ _WRITES = (action.CREATE, action.UPDATE, action.DELETE)
 _ENDED = ("Succeeded", "Failed")  # pods in these phases hold no quota
 _MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 _NAMESPACE_PATH = re.compile(r"/api/v1/namespaces(?:/([^/]+))?/?")
-_SET_TERM = re.compile(r"\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^()]*)\)\s*")
-_EQUALITY_TERM = re.compile(r"\s*([^\s!=,()]+)\s*(==|=|!=)\s*([^\s!=,()]*)\s*")
-_EXISTS_TERM = re.compile(r"\s*(!?)([^\s!=,()]+)\s*")
+_POD_COLLECTION_PATH = re.compile(r"/api/v1/(?:namespaces/([^/]+)/)?pods/?")
 
 
 def _status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> aiohttp.web.Response:
@@ -176,22 +177,7 @@ def _canonical(amount: Any) -> str:
 
 def selector_matches(selector: str, labels: dict[str, str]) -> bool:
     """Whether `labels` satisfy a Kubernetes label selector; ValueError if the selector is malformed."""
-    for term in re.split(r",(?![^()]*\))", selector):
-        if not term.strip():
-            continue
-        if match := _SET_TERM.fullmatch(term):
-            key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
-            ok = labels.get(key) in values if op == "in" else labels.get(key) not in values
-        elif match := _EQUALITY_TERM.fullmatch(term):
-            key, op, value = match.groups()
-            ok = (labels.get(key) != value) if op == "!=" else (labels.get(key) == value)
-        elif match := _EXISTS_TERM.fullmatch(term):
-            ok = (match.group(2) in labels) != bool(match.group(1))
-        else:
-            raise ValueError(f"unable to parse requirement: {term.strip()!r}")
-        if not ok:
-            return False
-    return True
+    return kube_selectors.label_matcher(selector)(labels)
 
 
 class FaithfulEmulator(KubernetesEmulator):
@@ -209,11 +195,16 @@ class FaithfulEmulator(KubernetesEmulator):
                                                            verbs={"create", "get", "list", "patch", "delete"})
         self._admission = asyncio.Lock()
         self.namespaces: dict[str, dict[str, Any]] = {}
+        self.revision = 1  # the store's resourceVersion: one more per write
+
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         match = _NAMESPACE_PATH.fullmatch(raw_request.path)
         if match:
             return await self._serve_namespaces(raw_request, match.group(1))
+        match = _POD_COLLECTION_PATH.fullmatch(raw_request.path)
+        if match and raw_request.method == "DELETE":
+            return await self._delete_pod_collection(match.group(1), dict(raw_request.query))
         return await super().__call__(raw_request)
 
     async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
@@ -268,6 +259,8 @@ class FaithfulEmulator(KubernetesEmulator):
             return _status(404, "NotFound", f'{kind} "{name}" not found', {"name": name, "kind": kind})
         except KubernetesError as exc:
             return _status(exc.status, exc.reason or "InternalError", exc.message or repr(exc))
+        if response.status < 300 and request.action in _WRITES:
+            self.revision += 1
         if response.status < 300 and (request.action == action.DELETE or _sets_owners(request)):
             await self._collect_garbage()
         if response.status < 300 and kind in ("pods", "resourcequotas") and request.action in _WRITES:
@@ -329,14 +322,44 @@ class FaithfulEmulator(KubernetesEmulator):
                     await self._buses[resource].put({"type": "DELETED", "object": raw})
 
     async def _serve_list(self, request: Any) -> Any:
+        """kmock's list, narrowed by labelSelector and fieldSelector and paged by limit/continue."""
         listed = await super()._serve_list(request)
-        selector = request.params.get("labelSelector") or ""
         try:
-            listed["items"] = [item for item in listed["items"]
-                               if selector_matches(selector, (item.get("metadata") or {}).get("labels") or {})]
+            listed["items"], listed["metadata"] = kube_selectors.select_page(
+                listed["items"], dict(request.params), request.resource.plural, self.revision)
         except ValueError as exc:
             raise KubernetesError(status=400, reason="BadRequest", message=str(exc)) from exc
         return listed
+
+    async def _delete_pod_collection(self, namespace: str | None, params: dict[str, str]) -> aiohttp.web.Response:
+        """deletecollection: every pod of the namespace the selectors match, deleted at once (pods that have
+        ended or were never scheduled need no grace period); the answer is the list of the deleted pods. The
+        API server serves it per namespace only: DELETE /api/v1/pods is not allowed."""
+        if namespace is None:
+            return _status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        try:
+            labels = kube_selectors.label_matcher(params.get("labelSelector") or "")
+            fields = kube_selectors.field_matcher(params.get("fieldSelector") or "", "pods")
+        except ValueError as exc:
+            return _status(400, "BadRequest", str(exc))
+        deleted = []
+        async with self._lock:
+            for (resource, ns, _), obj in list(self._objects.items()):
+                if resource.plural != "pods" or ns != namespace or obj.deleted:
+                    continue
+                raw = obj.raw
+                if (not labels((raw.get("metadata") or {}).get("labels") or {}) or not fields(raw)):
+                    continue
+                obj.delete()
+                deleted.append(raw)
+                self.revision += 1
+                await self._buses[resource].put({"type": "DELETED", "object": raw})
+        if deleted:
+            await self._collect_garbage()
+            self._count_quota_usage()
+        return aiohttp.web.json_response({"apiVersion": "v1", "kind": "PodList",
+                                          "metadata": {"resourceVersion": str(self.revision)},
+                                          "items": sorted(deleted, key=lambda pod: pod["metadata"]["name"])})
 
     async def _serve_namespaces(self, raw_request: aiohttp.web.BaseRequest, name: str | None) -> aiohttp.web.Response:
         """Create, read, list and patch namespaces (kmock's path parser cannot route them)."""
@@ -344,13 +367,12 @@ class FaithfulEmulator(KubernetesEmulator):
         if name is None and method == "POST":
             return self._create_namespace(await raw_request.json())
         if name is None and method == "GET":
-            selector = raw_request.query.get("labelSelector") or ""
             try:
-                items = [ns for ns in self.namespaces.values()
-                         if selector_matches(selector, ns["metadata"].get("labels") or {})]
+                items, meta = kube_selectors.select_page(list(self.namespaces.values()), dict(raw_request.query),
+                                                         "namespaces", self.revision)
             except ValueError as exc:
                 return _status(400, "BadRequest", str(exc))
-            return aiohttp.web.json_response({"apiVersion": "v1", "kind": "NamespaceList", "metadata": {},
+            return aiohttp.web.json_response({"apiVersion": "v1", "kind": "NamespaceList", "metadata": meta,
                                               "items": items})
         if name is not None and name not in self.namespaces and method in ("GET", "PATCH"):
             return _status(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})

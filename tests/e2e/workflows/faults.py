@@ -89,6 +89,11 @@ def double_it(x: int) -> int:
     return 2 * x
 
 
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
 @workflow
-def two_steps(x: int = 1) -> int:
-    return double_it(x=plus_one(x=x))
+def joined(x: int = 1) -> int:
+    return add(a=plus_one(x=x), b=double_it(x=x))  # a join: the dispatcher releases it, not the state machine

@@ -48,7 +48,8 @@ def test_the_stored_pod_carries_everything_the_task_declares(kube, project, pod_
     assert spec.active_deadline_seconds == 600 + CONFIG.deadline_slack_seconds  # a backstop: see PodConfig
     assert 0 < spec.termination_grace_period_seconds <= 30
     assert pod.metadata.labels == {
-        "app.kubernetes.io/managed-by": "slipstream", "slipstream.dev/execution": req.execution.split("/")[2],
+        "app.kubernetes.io/managed-by": "slipstream", "slipstream.dev/stack": "slipstream",
+        "slipstream.dev/execution": req.execution.split("/")[2],
         "slipstream.dev/node": pod.metadata.labels["slipstream.dev/node"], "slipstream.dev/attempt": "1",
         "slipstream.dev/project": project, "slipstream.dev/domain": "production",
         "slipstream.dev/task": "pipelines.training.train"}

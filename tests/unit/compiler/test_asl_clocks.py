@@ -49,7 +49,7 @@ def test_run_states_leave_the_task_timeout_to_the_pod_and_heartbeat_as_configure
 
 def test_waits_children_and_gathers_are_bounded_and_each_definition_is_too():
     states = _all_states(_two_maps_and_a_fan_in())
-    assert states["W.n3"]["TimeoutSeconds"] == 86_400
+    assert states["W.n2"]["TimeoutSeconds"] == 86_400  # n3 follows its only dependency n2: no W of its own
     assert states["G.n0"]["TimeoutSeconds"] == 120
     assert states["D.n3"]["TimeoutSeconds"] == SEND_TIMEOUT_SECONDS
     split = compile_asl(plan_of(chain(3)), dataclasses.replace(OPTIONS, max_nodes_per_machine=1))

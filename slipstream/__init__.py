@@ -20,8 +20,10 @@ from chalicelib.errors import (
     ValidationError,
 )
 from slipstream.conditional import ConditionalSection, conditional
+from slipstream.context import current_context
 from slipstream.dynamic import DynamicTask, dynamic
 from slipstream.files import Directory, File
+from slipstream.gates import approve, sleep, wait_for_input
 from slipstream.launch_plan import (
     SNS,
     CronSchedule,
@@ -65,9 +67,13 @@ __all__ = [
     "ValidationError",
     "Workflow",
     "WorkflowExecutionPhase",
+    "approve",
     "conditional",
+    "current_context",
     "dynamic",
     "map_task",
+    "sleep",
     "task",
+    "wait_for_input",
     "workflow",
 ]

@@ -44,6 +44,7 @@ class WorkflowBuilder:
         self._count = 0
         self._capture: list[Node] | None = None  # where the next node goes while a conditional case is built
         self.open_conditionals: list[str] = []
+        self._every_node: dict[str, Node] = {}
 
     @contextlib.contextmanager
     def active(self) -> Iterator[WorkflowBuilder]:
@@ -62,6 +63,7 @@ class WorkflowBuilder:
         self._capture = into
 
     def add_node(self, node: Node) -> None:
+        self._every_node[node.id] = node
         if self._capture is not None:
             self._capture.append(node)
             self._capture = None
@@ -115,8 +117,12 @@ class WorkflowBuilder:
                 )
             return value.binding()
         if isinstance(value, NodeOutputs):
+            first = next(iter(value._by_name))
+            if len(value) == 1:  # a one-field NamedTuple: flytekit refuses it whole, too
+                raise ValidationError(f"{where}: node [{value.node_id}] returns a NamedTuple; pass its field, "
+                                      f"e.g. result.{first}")
             raise ValidationError(f"{where}: node [{value.node_id}] has several outputs; pick one, e.g. "
-                                  f"result.{next(iter(value._by_name))}")
+                                  f"result.{first}")
         if isinstance(value, VoidPromise):
             raise ValidationError(f"{where}: node [{value.node_id}] has no outputs; use `>>` to order it instead")
         if _holds_promise(value):
@@ -145,6 +151,18 @@ class WorkflowBuilder:
         node = self.find(then.node_id)  # type: ignore[arg-type]
         if first.node_id not in node.upstream:
             node.upstream.append(first.node_id)  # type: ignore[arg-type]
+
+    def override(self, result: _Ordered, options: dict[str, Any]) -> None:
+        from slipstream.overrides import overrides_spec
+
+        if result.node_id is None:
+            raise ValidationError(f"workflow [{self.name}]: with_overrides applies to a call, not a workflow input")
+        node = self._every_node[result.node_id]  # also a node inside a conditional case
+        where = f"workflow [{self.name}] node [{node.id}]"
+        if node.kind not in ("task", "map"):
+            raise ValidationError(f"{where}: with_overrides applies to task and map_task calls, not to a "
+                                  f"{node.kind} call; set these options on the tasks it calls")
+        node.extra["overrides"] = {**node.extra.get("overrides", {}), **overrides_spec(where, options)}
 
     def find(self, node_id: str) -> Node:
         for node in self.nodes:

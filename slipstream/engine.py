@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.bindings import follow
 from chalicelib.compiler import CompiledWorkflow
 from chalicelib.errors import ExecutionError, TaskFailedError, ValidationError
 from chalicelib.spec.entities import ref_key
@@ -65,6 +66,8 @@ class _Scope:
             return self.inputs[binding["input"]]
         if "promise" in binding:
             return self.results[binding["promise"]["node"]][binding["promise"]["output"]]
+        if "attr" in binding:
+            return follow(self.resolve(binding["attr"]["of"]), binding["attr"]["path"])
         if "list" in binding:
             return [self.resolve(b) for b in binding["list"]]
         return {k: self.resolve(b) for k, b in binding["map"].items()}
@@ -86,8 +89,9 @@ class _Scope:
 
 class LocalEngine:
     def __init__(self, tasks: dict[str, Any] | None = None, cache: LocalCache | None = None,
-                 on_event: Callable[[NodeRecord], None] | None = None) -> None:
+                 on_event: Callable[[NodeRecord], None] | None = None, gates: Any = None) -> None:
         self.tasks = dict(tasks or {})  # ref key → task object; others are imported
+        self.gates = gates  # slipstream.gates.GateAnswers: --signal values, else a terminal prompt
         self.cache = cache
         self.on_event = on_event or (lambda record: None)
         self.records: list[NodeRecord] = []
@@ -115,6 +119,8 @@ class LocalEngine:
             if node["else"] is not None:
                 return self._run_node(compiled, node["else"], scope, prefix)
             raise ExecutionError(f"conditional [{node['name']}] failed: {node['else_fail']}")
+        if kind == "gate":
+            return self._run_gate(node, scope, path)
         if kind == "workflow":
             key = ref_key(node["workflow"])
             sub = compiled.subworkflows[key]
@@ -150,9 +156,27 @@ class LocalEngine:
                                   node_id=path)
         return outputs
 
+    def _run_gate(self, node: dict[str, Any], scope: _Scope, path: str) -> dict[str, Any]:
+        from slipstream.gates import GateAnswers
+
+        if self.gates is None:
+            self.gates = GateAnswers()
+        record = NodeRecord(path, None)
+        self.records.append(record)
+        upstream = scope.resolve(node["inputs"]["value"]) if "value" in node.get("inputs", {}) else None
+        try:
+            outputs = self.gates.resolve(node, upstream, path)
+        except (ExecutionError, ValidationError) as exc:
+            self._fail(record, str(exc))
+            raise
+        record.phase, record.ended_at = "SUCCEEDED", time.time()
+        self.on_event(record)
+        return outputs
+
     def _task_object(self, task_spec: dict[str, Any]) -> Any:
         key = ref_key(task_spec["id"])
-        task = self.tasks.get(key)
+        base = ref_key({**task_spec["id"], "version": task_spec["id"]["version"].split("~")[0]})
+        task = self.tasks.get(key) or self.tasks.get(base)  # "~": a node's overrides (compiler.overrides)
         if task is None:
             task = self.tasks[key] = import_task(task_spec)
         return task

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import functools
 import inspect
 import typing
 from dataclasses import dataclass
@@ -37,18 +39,26 @@ class Interface:
         ordered = [values[name] for name in self.outputs]
         if self.output_tuple is not None:
             return self.output_tuple(*ordered)
-        return ordered[0] if len(ordered) == 1 else tuple(ordered)
+        return ordered[0] if len(ordered) == 1 else _default_tuple(tuple(self.outputs))(*ordered)
 
     def unpack_outputs(self, result: Any, owner: str) -> dict[str, Any]:
         """The returned value of a function, by output name."""
         names = list(self.outputs)
         if not names:
             return {}
-        if len(names) == 1 and self.output_tuple is None:
+        if len(names) == 1:
+            if self.output_tuple is not None and isinstance(result, tuple) and len(result) == 1:
+                return {names[0]: result[0]}  # a one-field NamedTuple, returned whole (flytekit allows both)
             return {names[0]: result}
         if not isinstance(result, tuple) or len(result) != len(names):
             raise ValidationError(f"{owner} must return {len(names)} values ({', '.join(names)}), got {result!r}")
         return dict(zip(names, result, strict=True))
+
+
+@functools.cache
+def _default_tuple(names: tuple[str, ...]) -> type:
+    """flytekit's DefaultNamedTupleOutput: several unnamed outputs come back as a tuple that also reads `.o0`."""
+    return collections.namedtuple("DefaultNamedTupleOutput", names)  # type: ignore[misc]
 
 
 def is_named_tuple(tp: Any) -> bool:
@@ -86,10 +96,14 @@ def _outputs(owner: str, ret: Any) -> tuple[dict[str, Any], type | None]:
         for name in ret._fields:
             _check_type(owner, f"output [{name}]", fields[name])
         return {name: fields[name] for name in ret._fields}, ret
-    if typing.get_origin(ret) is tuple:
-        args = typing.get_args(ret)
+    if typing.get_origin(ret) is tuple or isinstance(ret, tuple):  # tuple[int, str], Tuple[...] or (int, str)
+        args = ret if isinstance(ret, tuple) else typing.get_args(ret)
         if not args or args[-1] is Ellipsis:
             raise ValidationError(f"{owner}: return type [{ret}] must list each element's type, e.g. tuple[int, str]")
+        if len(args) == 1:
+            one = getattr(args[0], "__name__", args[0])
+            raise ValidationError(f"{owner}: return type [{ret}] is a tuple of one value; tuples declare several "
+                                  f"outputs, so declare the one output's type, e.g. -> {one}")
         for i, arg in enumerate(args):
             _check_type(owner, f"output [o{i}]", arg)
         return {f"o{i}": arg for i, arg in enumerate(args)}, None

@@ -156,8 +156,31 @@ class LaunchPlan:
         }
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Outside a workflow: run it here. Inside one: a node that runs the plan's workflow with the plan's
+        fixed and default inputs bound (see `_node`)."""
         if args:
             raise ValidationError(f"launch plan [{self.name}] takes keyword arguments only")
+        from slipstream.builder import current_builder
+
+        builder = current_builder()
+        if builder is not None:
+            return self._node(builder, kwargs)
         from slipstream.local import run_locally
 
         return run_locally(self, kwargs)
+
+    def _node(self, builder: Any, kwargs: dict[str, Any]) -> Any:
+        """The plan as a node of the workflow being built. flytekit runs it as a child execution; here the
+        plan's workflow is inlined as a subworkflow node whose missing inputs are bound to the plan's
+        defaults and whose fixed inputs are bound as constants. The outputs are the same, it runs on both
+        engines unchanged (moto's Step Functions cannot start child executions), and the parent's retries,
+        caching and node statuses cover it; what is not kept is a separate execution record for the child
+        and the plan's own notifications and max_parallelism while it runs inside the parent."""
+        overridden = sorted(set(kwargs) & set(self.fixed_inputs))
+        if overridden:
+            raise ValidationError(f"launch plan [{self.name}]: inputs {overridden} are fixed by the plan and "
+                                  "cannot be passed; call the workflow itself, or a plan that does not fix them")
+        inputs = self.workflow.interface.inputs
+        saved = {**self.default_inputs, **self.fixed_inputs}
+        given = {n: type_engine.from_json(v, inputs[n]) for n, v in saved.items() if n not in kwargs}
+        return builder.call(self.workflow, "workflow", self.workflow.interface, {**given, **kwargs})

@@ -6,6 +6,8 @@ for `conditional`; `a >> b` orders two nodes without data between them.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import SlipstreamError, ValidationError
@@ -27,29 +29,46 @@ class _Ordered:
         self.builder.order(self, other)
         return other
 
+    def with_overrides(self, **options: Any) -> Any:
+        """Per-node options of the call that made this (flytekit's `with_overrides`): retries, timeout, cache,
+        cache_version, interruptible, requests, limits, container_image, name. Returns the same result."""
+        self.builder.override(self, options)
+        return self
+
 
 class Promise(_Ordered):
-    """One output of a node, or a workflow input (`node_id` None)."""
+    """One output of a node, or a workflow input (`node_id` None); with a `path`, a part of it (`box.width`,
+    `xs[1]`, `d["k"]`) that the engines read from the JSON value between nodes."""
 
-    __slots__ = ("builder", "node_id", "output", "py_type")
+    __slots__ = ("builder", "node_id", "output", "py_type", "path", "label")
 
-    def __init__(self, builder: WorkflowBuilder, node_id: str | None, output: str, py_type: Any) -> None:
+    def __init__(self, builder: WorkflowBuilder, node_id: str | None, output: str, py_type: Any,
+                 path: tuple[str | int, ...] = (), label: str | None = None) -> None:
         self.builder = builder
         self.node_id = node_id
         self.output = output
         self.py_type = py_type
+        self.path = path
+        self.label = label  # how messages name a part: [n0.o0].tags[2]
 
     @property
     def literal_type(self) -> dict[str, Any]:
         return type_engine.literal_type_of(self.py_type)
 
     def binding(self) -> dict[str, Any]:
-        if self.node_id is None:
-            return {"input": self.output}
-        return {"promise": {"node": self.node_id, "output": self.output}}
+        whole = {"input": self.output} if self.node_id is None else {
+            "promise": {"node": self.node_id, "output": self.output}}
+        return {"attr": {"of": whole, "path": list(self.path)}} if self.path else whole
 
     def describe(self) -> str:
+        if self.label is not None:
+            return self.label
         return f"input [{self.output}]" if self.node_id is None else f"[{self.node_id}.{self.output}]"
+
+    def _part(self, step: str | int) -> Promise:
+        part_type = _part_type(self.py_type, step, self.describe)
+        shown = f"[{step!r}]" if isinstance(step, int) or _is_dict(self.py_type) else f".{step}"
+        return Promise(self.builder, self.node_id, self.output, part_type, (*self.path, step), self.describe() + shown)
 
     def __repr__(self) -> str:
         return f"Promise({self.describe()}: {type_engine.describe(self.py_type)})"
@@ -65,10 +84,15 @@ class Promise(_Ordered):
                               "use a map_task or a @dynamic task to loop over a list")
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("__") or name in Promise.__slots__:
             raise AttributeError(name)
-        raise ValidationError(f"{self.describe()} has no attribute [{name}]: attributes of a promise are read "
-                              "in the task that receives it")
+        return self._part(name)
+
+    def __getitem__(self, key: Any) -> Promise:
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise ValidationError(f"{self.describe()}[{key!r}]: index a promise with an integer (lists) or a "
+                                  "string (dicts); slices and other keys are read in the task that receives it")
+        return self._part(key)
 
     def __lt__(self, other: Any) -> Comparison:
         return Comparison("<", self, other)
@@ -98,6 +122,47 @@ class Promise(_Ordered):
 
     def is_none(self) -> Condition:
         return Condition({"is_none": self.binding()}, self.builder)
+
+
+def _is_dict(py_type: Any) -> bool:
+    return typing.get_origin(py_type) is dict
+
+
+def _part_type(py_type: Any, step: str | int, where: Any) -> Any:
+    """The Python type of `value.step` / `value[step]` for a value of `py_type`, as the IR can address it."""
+    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
+    if isinstance(step, int) and origin is list:
+        return args[0]
+    if isinstance(step, str) and origin is dict:
+        return args[1]
+    if isinstance(step, str) and isinstance(py_type, type):
+        fields = _fields_of(py_type)
+        if fields is not None:
+            if step not in fields:
+                raise ValidationError(f"{where()} has no attribute [{step}]: {py_type.__qualname__} has fields "
+                                      f"{list(fields)}")
+            return fields[step]
+    shown = type_engine.describe(py_type) if _describable(py_type) else repr(py_type)
+    raise ValidationError(f"{where()} is {shown}: a promise's parts are fields of dataclasses, integer indices of "
+                          f"lists and string keys of dicts, not [{step!r}]; read it in the task that receives it")
+
+
+def _fields_of(cls: type) -> dict[str, Any] | None:
+    if dataclasses.is_dataclass(cls):
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    model_fields = getattr(cls, "model_fields", None)  # a pydantic v2 model
+    if isinstance(model_fields, dict):
+        return {name: info.annotation for name, info in model_fields.items()}
+    return None
+
+
+def _describable(py_type: Any) -> bool:
+    try:
+        type_engine.converter(py_type)
+    except SlipstreamError:
+        return False
+    return True
 
 
 class NodeOutputs(tuple, _Ordered):

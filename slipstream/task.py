@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 from chalicelib.errors import TaskFailedError, TypeMismatchError, ValidationError
 from slipstream import type_engine
@@ -18,12 +19,29 @@ from slipstream.serialization import SerializationSettings, entity_name
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _MountType(enum.Enum):
+    ANY = 0
+    ENV_VAR = 1
+    FILE = 2
+
+
 @dataclass(frozen=True)
 class Secret:
-    """A secret the task's pod needs: `group` names a Kubernetes secret (or an AWS secret), `key` one entry."""
+    """A secret the task's pod needs: `group` is the AWS Secrets Manager secret
+    `slipstream/<project>/<domain>/<group>`, `key` one entry of its JSON (slipstream.context). Every secret
+    reaches the task both as a variable and as a file, so flytekit's `mount_requirement` is accepted as is."""
 
     group: str
     key: str | None = None
+    mount_requirement: _MountType = _MountType.ANY
+    MountType: ClassVar[type[_MountType]] = _MountType
+
+    def __post_init__(self) -> None:
+        from slipstream.context import check_secret_name
+
+        check_secret_name("group", self.group)
+        if self.key is not None:
+            check_secret_name("key", self.key)
 
 
 def _timeout_seconds(owner: str, timeout: int | float | dt.timedelta | None) -> int | None:
@@ -97,9 +115,9 @@ class PythonTask:
         if builder is not None:
             return builder.call(self, "task", self.interface, kwargs)
         result = self.fn(**kwargs)
-        named = self.interface.output_tuple
-        if named is not None and not isinstance(result, named):  # as flytekit: r.c works on a direct call too
-            return named(*result)
+        if len(self.interface.outputs) > 1 or self.interface.output_tuple is not None:
+            # as flytekit: r.c (or r.o0) works on a direct call too
+            return self.interface.pack_outputs(self.interface.unpack_outputs(result, f"task [{self.name}]"))
         return result
 
     def to_spec(self, settings: SerializationSettings) -> dict[str, Any]:

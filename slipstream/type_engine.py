@@ -10,18 +10,24 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import hashlib
+import logging
 import math
 import os
+import pickle
+import sys
+import tempfile
 import types as _pytypes
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import TypeMismatchError, ValidationError
 from chalicelib.spec import types as lt
 from slipstream.files import Directory, File
 
-SUPPORTED = ("int, float, str, bool, datetime, date, timedelta, list[T], dict[str, T], Optional[T], "
+SUPPORTED = ("int, float, str, bool, datetime, date, timedelta, list[T], dict[str, T], Optional[T], Union[...], "
              "Enum, dataclasses, File, Directory")
 
 
@@ -140,17 +146,20 @@ def converter(py_type: Any) -> Converter:
             raise ValidationError(f"dict keys must be str, not {args[0]!r}: JSON objects have string keys")
         return _dict_converter(converter(args[1]))
     if origin in (typing.Union, _pytypes.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1 and len(args) == 2:
-            return _optional_converter(converter(rest[0]))
-        raise ValidationError(f"unsupported annotation [{py_type}]: only Optional[T] unions are supported")
+        rest = tuple(a for a in args if a is not type(None))
+        inner = converter(rest[0]) if len(rest) == 1 else _union_converter(rest)
+        return _optional_converter(inner) if len(rest) < len(args) else inner
     if isinstance(py_type, type):
         if issubclass(py_type, enum.Enum):
             return _enum_converter(py_type)
         if dataclasses.is_dataclass(py_type):
-            return _dataclass_converter(py_type)
+            return _struct_converter(py_type, _dataclass_fields)
+        if _is_pydantic_model(py_type):
+            return _struct_converter(py_type, _pydantic_fields)
         if issubclass(py_type, (File, Directory)):
             return _blob_converter(py_type)
+    if _pickles(py_type, origin):
+        return _pickle_converter(py_type, origin)
     raise ValidationError(f"unsupported annotation [{py_type!r}]; supported types are {SUPPORTED}")
 
 
@@ -178,6 +187,48 @@ def _optional_converter(inner: Converter) -> Converter:
     )
 
 
+def _union_converter(py_types: tuple[Any, ...]) -> Converter:
+    """typing.Union as flytekit has it: a value takes the variant of its own Python type (else the one variant
+    that accepts it) and is stored tagged; an untagged value (a plain output feeding a union input) must fit
+    exactly one variant, else it is ambiguous."""
+    variants = [converter(t) for t in py_types]
+    tags = [lt.describe(c.literal_type) for c in variants]
+    literal: lt.LiteralType = {"union": [c.literal_type for c in variants]}
+
+    def to(value: Any) -> dict[str, Any]:
+        exact = [i for i, t in enumerate(py_types) if type(value) is (typing.get_origin(t) or t)]
+        found = []
+        for i in exact or range(len(variants)):
+            try:
+                found.append((i, variants[i].to_json(value)))
+            except _Mismatch:
+                continue
+        if len(found) != 1:
+            raise _Mismatch(f"; it fits the variants {[tags[i] for i, _ in found]}: ambiguous" if found else "")
+        i, json_value = found[0]
+        return {"tag": tags[i], "value": json_value}
+
+    def from_(value: Any) -> Any:
+        variant, inner = lt.union_variant(literal, value)
+        if variant is not None:
+            return variants[literal["union"].index(variant)].from_json(inner)
+        fits = [c for c in variants if _fits(c.literal_type, value)]
+        if len(fits) != 1:
+            raise TypeMismatchError(f"{_short(value)} fits {len(fits)} variants of {lt.describe(literal)}; "
+                                    "a union value needs exactly one (pass it tagged: {\"tag\": ..., \"value\": ...})")
+        return fits[0].from_json(value)
+
+    return Converter(literal, to, from_)
+
+
+def _fits(literal_type: lt.LiteralType, value: Any) -> bool:
+    try:
+        lt.validate_value(literal_type, value)
+    except TypeMismatchError:
+        return False
+    return True
+
+
 def _enum_converter(cls: type[enum.Enum]) -> Converter:
     values = [member.value for member in cls]
     if not all(isinstance(v, str) for v in values):
@@ -196,17 +247,33 @@ def _enum_converter(cls: type[enum.Enum]) -> Converter:
 _BUILDING: set[type] = set()
 
 
-def _dataclass_converter(cls: type) -> Converter:
+def _dataclass_fields(cls: type) -> list[tuple[str, Any, bool]]:
+    hints = typing.get_type_hints(cls)
+    return [(f.name, hints[f.name],
+             f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)
+            for f in dataclasses.fields(cls)]
+
+
+def _is_pydantic_model(cls: type) -> bool:
+    pydantic = sys.modules.get("pydantic")  # only if the user's code imported it: never a dependency
+    return pydantic is not None and hasattr(pydantic, "BaseModel") and issubclass(cls, pydantic.BaseModel)
+
+
+def _pydantic_fields(cls: Any) -> list[tuple[str, Any, bool]]:
+    """A pydantic v2 model travels as a dataclass does (a struct of its fields); flytekit accepts both."""
+    return [(name, info.annotation, not info.is_required()) for name, info in cls.model_fields.items()]
+
+
+def _struct_converter(cls: type, fields_of: Callable[[Any], list[tuple[str, Any, bool]]]) -> Converter:
     if cls in _BUILDING:
         raise ValidationError(f"dataclass [{cls.__qualname__}] contains itself; recursive types cannot be literals")
     _BUILDING.add(cls)
     try:
-        hints = typing.get_type_hints(cls)
-        fields = [(f.name, converter(hints[f.name])) for f in dataclasses.fields(cls)]
+        declared = fields_of(cls)
+        fields = [(name, converter(py_type)) for name, py_type, _ in declared]
     finally:
         _BUILDING.discard(cls)
-    with_default = {f.name for f in dataclasses.fields(cls)
-                    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+    with_default = {name for name, _, has_default in declared if has_default}
     literal = {"struct": {
         "name": f"{cls.__module__}.{cls.__qualname__}",
         "fields": [{"name": name, "type": conv.literal_type, **({"required": False} if name in with_default else {})}
@@ -224,6 +291,44 @@ def _dataclass_converter(cls: type) -> Converter:
         return cls(**given, **missing_optional)
 
     return Converter(literal, to, from_)
+
+
+def _pickles(py_type: Any, origin: Any) -> bool:
+    """flytekit's fallback: any other class, generic of a class, or Any travels pickled; bare list, dict and
+    tuple stay refused (they lack the element types the IR needs), as in flytekit."""
+    if py_type is typing.Any:
+        return True
+    cls = origin if origin is not None else py_type
+    return isinstance(cls, type) and not issubclass(cls, (list, dict, tuple))
+
+
+def _pickle_converter(py_type: Any, origin: Any) -> Converter:
+    """Values go into a content-addressed file under the temp folder; the IR carries its URI. Remotely the
+    pod uploads it like a File, so only task code (never the control plane) unpickles it."""
+    name = py_type.__module__ + "." + py_type.__qualname__ if isinstance(py_type, type) else repr(py_type)
+    logging.getLogger("slipstream").warning(
+        "Unsupported Type %s found, slipstream will default to use PickleFile as the transport. Pickle can only "
+        "be used to send objects between the exact same version of Python, and we strongly recommend to use "
+        "python type that slipstream supports.", py_type)
+    cls = origin if origin is not None else py_type
+
+    def to(value: Any) -> dict[str, str]:
+        _ensure(py_type is typing.Any or isinstance(value, cls))
+        data = pickle.dumps(value)
+        folder = Path(tempfile.gettempdir()) / "slipstream-pickles"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.pkl"
+        if not path.exists():
+            staging = path.with_suffix(f".{os.getpid()}.tmp")
+            staging.write_bytes(data)
+            staging.replace(path)
+        return {"uri": str(path)}
+
+    def from_(value: dict[str, str]) -> Any:
+        with open(value["uri"].removeprefix("file://"), "rb") as f:
+            return pickle.load(f)  # the task's own value, written by the SDK; the control plane never opens it
+
+    return Converter({"pickle": name}, to, from_)
 
 
 def _blob_converter(cls: type[File] | type[Directory]) -> Converter:

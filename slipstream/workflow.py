@@ -1,41 +1,84 @@
-"""@workflow: a DAG of task and workflow calls, built once when the decorator runs (Flyte's semantics)."""
+"""@workflow: a DAG of task and workflow calls, built once, when the workflow is first needed.
+
+As in flytekit, the decorator reads only the signature; the body runs (and the graph compiles) on first use —
+a call, a run, serialization — so a workflow may call a task defined further down its module, and a broken
+workflow does not stop its module from loading: it raises its error, naming itself, each time it is used.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from chalicelib.compiler import CompiledWorkflow, compile_workflow
-from chalicelib.errors import ValidationError
+from chalicelib.errors import SlipstreamError, ValidationError
 from slipstream.builder import Graph, Node, build_graph, current_builder
+from slipstream.imperative import ImperativeBuilding
 from slipstream.interface import Interface, extract_interface
 from slipstream.serialization import LOCAL, SerializationSettings, closure_entities, entity_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Workflow:
+class Workflow(ImperativeBuilding):
     """A workflow. Inside another workflow a call adds a subworkflow node; elsewhere it runs locally."""
 
     kind = "workflow"
 
-    def __init__(self, name: str, interface: Interface, graph: Graph, fn: Callable[..., Any] | None = None) -> None:
+    def __init__(self, name: str, interface: Interface | None = None, graph: Graph | Callable[[], Graph] | None = None,
+                 fn: Callable[..., Any] | None = None) -> None:
+        """`graph` is the built graph (checked now) or a function that builds it when first needed (checked
+        then). Without an interface this is flytekit's imperative `Workflow(name=...)`, built with
+        add_workflow_input / add_entity / add_workflow_output."""
         self.name = name
-        self.interface = interface
-        self.graph = graph
         self.fn = fn
         self._compiled: dict[SerializationSettings, CompiledWorkflow] = {}
         self._task_objects: dict[str, Any] | None = None
-        self.compile(LOCAL)  # definition-time check: types, references, cycles
+        self._graph: Graph | None = None
+        self._build: Callable[[], Graph] | None = None
+        self._error: SlipstreamError | None = None
+        if interface is None:
+            self._start_imperative()
+            return
+        self.interface = interface
+        if callable(graph):
+            self._build = graph
+        else:
+            self._graph = graph
+            self.compile(LOCAL)  # a graph built already (a @dynamic expansion): check types, references, cycles
 
     @classmethod
     def from_function(cls, fn: Callable[..., Any]) -> Workflow:
         name = entity_name(fn)
         interface = extract_interface(fn, f"workflow [{name}]")
-        workflow = cls(name, interface, build_graph(name, interface, fn), fn)
+        workflow = cls.from_body(name, interface, fn, fn)
         workflow.__doc__ = fn.__doc__
         return workflow
+
+    @classmethod
+    def from_body(cls, name: str, interface: Interface, body: Callable[..., Any],
+                  fn: Callable[..., Any] | None = None) -> Workflow:
+        """A workflow whose graph `body` builds when the workflow is first needed."""
+        return cls(name, interface, functools.partial(_build_from_body, name, interface, body), fn)
+
+    @property
+    def graph(self) -> Graph:
+        """The graph, built on first use; a failed build raises the same error each time it is needed."""
+        if self._graph is not None:
+            return self._graph
+        if self._error is not None:
+            raise self._error
+        if self._build is None:
+            raise ValidationError(f"workflow [{self.name}] has no graph yet; add nodes with add_entity()")
+        try:
+            self._graph = self._build()
+            self.compile(LOCAL)
+        except SlipstreamError as exc:
+            self._graph, self._error = None, exc
+            raise
+        return self._graph
 
     def __repr__(self) -> str:
         return f"Workflow({self.name})"
@@ -56,7 +99,7 @@ class Workflow:
         found: list[Any] = []
         for node in _all_nodes(self.graph.nodes):
             callee = node.entity.task if node.kind == "map" else node.entity
-            if callee is not None and callee not in found:
+            if node.kind != "gate" and callee is not None and callee not in found:
                 found.append(callee)
         return found
 
@@ -91,6 +134,16 @@ class Workflow:
         return compiled
 
 
+def _build_from_body(name: str, interface: Interface, fn: Callable[..., Any]) -> Graph:
+    try:
+        return build_graph(name, interface, fn)
+    except SlipstreamError:
+        raise
+    except Exception as exc:  # the body's own bug (NameError, TypeError, …): name the workflow and the cause
+        raise ValidationError(f"workflow [{name}] cannot be built: its body raised {type(exc).__name__}: {exc}; "
+                              "fix the body (a workflow body only calls tasks and workflows)") from exc
+
+
 def _all_nodes(nodes: list[Node]) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
@@ -113,11 +166,17 @@ def _node_spec(node: Node, settings: SerializationSettings) -> dict[str, Any]:
         spec["else_fail"] = node.extra.get("else_fail")
         return spec
     spec["inputs"] = copy.deepcopy(node.inputs)
-    if node.kind == "map":
+    if node.extra.get("overrides"):
+        spec["overrides"] = copy.deepcopy(node.extra["overrides"])
+    if node.kind == "gate":  # slipstream.gates: no entity, its fields inline
+        spec.update(copy.deepcopy(node.extra))
+    elif node.kind == "map":
         spec["task"] = settings.identifier(node.entity.task.name)
         spec["mapped_inputs"] = sorted(node.extra["mapped_inputs"])
         spec["concurrency"] = node.extra["concurrency"]
         spec["min_success_ratio"] = node.extra["min_success_ratio"]
+        if node.extra.get("batch_size"):  # absent unless asked: existing workflows keep their content hash
+            spec["batch_size"] = node.extra["batch_size"]
     else:
         spec[node.kind] = settings.identifier(node.entity.name)
     return spec
@@ -136,3 +195,4 @@ def workflow(fn: Callable[..., Any] | None = None) -> Any:
     if fn is None:
         return Workflow.from_function
     return Workflow.from_function(fn)
+

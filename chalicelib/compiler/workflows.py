@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.compiler.graph import dependencies, topological_order
+from chalicelib.compiler.overrides import apply_overrides
 from chalicelib.errors import TypeMismatchError, UnknownReferenceError, ValidationError
 from chalicelib.spec import types as lt
 from chalicelib.spec.entities import Spec, iter_nodes, ref_key
@@ -64,7 +65,8 @@ def compile_workflow(
     compiler.compile(workflow)
     primary = ref_key(workflow["id"])
     subworkflows = {k: v for k, v in compiler.used_workflows.items() if k != primary}
-    return CompiledWorkflow(workflow, compiler.used_tasks, subworkflows, compiler.order, compiler.upstream)
+    return CompiledWorkflow(compiler.used_workflows[primary], compiler.used_tasks, subworkflows, compiler.order,
+                            compiler.upstream)
 
 
 def check_interface(owner: str, interface: Mapping[str, Any]) -> None:
@@ -89,7 +91,7 @@ def required_inputs(inputs: list[dict[str, Any]]) -> list[str]:
 
 class _Compiler:
     def __init__(self, tasks: Mapping[str, Spec], workflows: Mapping[str, Spec]) -> None:
-        self.tasks = tasks
+        self.tasks = dict(tasks)  # plus the task specs of overridden nodes (compiler.overrides)
         self.workflows = workflows
         self.used_tasks: dict[str, Spec] = {}
         self.used_workflows: dict[str, Spec] = {}
@@ -108,12 +110,17 @@ class _Compiler:
         name = workflow["id"]["name"]
         owner = f"workflow [{name}]"
         check_interface(owner, workflow["interface"])
+        workflow, derived = apply_overrides(owner, workflow, self.tasks)
+        self.tasks.update(derived)
         seen: set[str] = set()
         for node in iter_nodes(workflow["nodes"]):
             check_name("node id", node["id"])
             if node["id"] in seen:
                 raise ValidationError(f"{owner}: node id [{node['id']}] is used twice; node ids must be unique")
             seen.add(node["id"])
+        signals = [n["name"] for n in workflow["nodes"] if n["kind"] == "gate" and n["gate"] != "sleep"]
+        if len(signals) != len(set(signals)):
+            raise ValidationError(f"{owner}: gates {sorted(signals)} repeat a name; each signal needs its own name")
         deps = dependencies(name, workflow["nodes"])
         order = topological_order(name, deps)
         env = _Env(owner, {v["name"]: v["type"] for v in workflow["interface"]["inputs"]})
@@ -156,6 +163,8 @@ class _Compiler:
     def _node_outputs(self, env: _Env, node: dict[str, Any]) -> Types:
         if node["kind"] == "branch":
             return self._branch_outputs(env, node)
+        if node["kind"] == "gate":
+            return _gate_outputs(env, node)
         key, spec = self._callee(env, node)
         where = f"{env.owner} node [{node['id']}] ({spec['id']['name']})"
         inputs = spec["interface"]["inputs"]
@@ -191,6 +200,8 @@ class _Compiler:
         results: list[Types] = []
         for case in node["cases"]:
             env.check_condition(where, case["condition"])
+            if case["then"]["kind"] == "gate":
+                raise ValidationError(f"{where}: a gate cannot be a branch of a conditional; put it before or after")
             results.append(self._node_outputs(env, case["then"]))
         if node.get("else"):
             results.append(self._node_outputs(env, node["else"]))
@@ -204,6 +215,26 @@ class _Compiler:
                     "make every branch return the same names and types"
                 )
         return first
+
+
+def _gate_outputs(env: _Env, node: dict[str, Any]) -> Types:
+    """A gate's output (slipstream.gates): a signal's value, or the approved value passed on; a sleep has none."""
+    where = f"{env.owner} gate [{node['name']}] (node [{node['id']}])"
+    kind, literal = node["gate"], node.get("type")
+    if kind == "sleep":
+        if node.get("inputs"):
+            raise ValidationError(f"{where}: a sleep takes no inputs")
+        return {}
+    if literal is None:
+        raise ValidationError(f"{where}: a {kind} gate needs the type of its value")
+    lt.check_type(literal, f"{where} type")
+    if kind == "approve":
+        if set(node.get("inputs", {})) != {"value"}:
+            raise ValidationError(f"{where}: an approval takes exactly one input, [value], the value it gates")
+        env.check_binding(f"{where} input [value]", node["inputs"]["value"], literal)
+    elif node.get("inputs"):
+        raise ValidationError(f"{where}: a signal takes no inputs")
+    return {"o0": literal}
 
 
 def _show(outputs: Types) -> str:
@@ -235,6 +266,9 @@ class _Env:
                 raise UnknownReferenceError(f"{where} reads output [{output}] of node [{node}], which has outputs "
                                             f"{sorted(outputs)}")
             return outputs[output]
+        if "attr" in binding:
+            source = self.source_type(where, binding["attr"]["of"])
+            return None if source is None else lt.path_type(source, binding["attr"]["path"], where)
         return None
 
     def check_binding(self, where: str, binding: Mapping[str, Any], target: lt.LiteralType) -> None:
@@ -306,6 +340,8 @@ def _comparison_class(t: lt.LiteralType) -> str:
 
 
 def _describe_binding(binding: Mapping[str, Any]) -> str:
+    if "attr" in binding:
+        return f"{_describe_binding(binding['attr']['of'])} at {binding['attr']['path']}"
     if "input" in binding:
         return f"workflow input [{binding['input']}]"
     if "promise" in binding:

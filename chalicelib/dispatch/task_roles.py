@@ -10,6 +10,7 @@ only by its own service account, allowed only its own S3 prefixes:
             r/w    <project>/<domain>/*                                          (executions' data)
             list   the bucket, for keys under <project>/<domain>/ only           (directory inputs)
             answer task tokens: states:SendTask* authorise by token and have no resource type, so "*"
+            read   Secrets Manager secrets slipstream/<project>/<domain>/*       (task secret requests)
 
 Why a role per project-domain, made at run time, rather than one role scoped by tags (ABAC): the stack
 cannot know projects in advance, and IRSA cannot pass session tags. EKS Pod Identity does tag sessions
@@ -109,7 +110,15 @@ def task_policy(partition: str, bucket: str, project: str, domain: str) -> dict[
         {"Sid": "ListExecutionData", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn,
          "Condition": {"StringLike": {"s3:prefix": [f"{own}*"]}}},
         {"Sid": "AnswerTaskTokens", "Effect": "Allow", "Action": list(TOKEN_ACTIONS), "Resource": "*"},
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": secrets_arn(partition, project, domain)},
     ]}
+
+
+def secrets_arn(partition: str, project: str, domain: str) -> str:
+    """The project-domain's secrets, `slipstream/<project>/<domain>/<group>` (slipstream.context). Region and
+    account are left open: a role reads another account's secret only if that secret's policy allows it."""
+    return f"arn:{partition}:secretsmanager:*:*:secret:slipstream/{project}/{domain}/*"
 
 
 def _partition(arn: str) -> str:

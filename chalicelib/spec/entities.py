@@ -15,6 +15,10 @@ A node is one of
      "concurrency": null, "min_success_ratio": 1.0, "upstream": [...]}
     {"id": "n3", "kind": "branch", "name": "sign", "upstream": [...],
      "cases": [{"condition": condition, "then": node}], "else": node | null, "else_fail": "message" | null}
+    {"id": "n4", "kind": "gate", "gate": "sleep" | "signal" | "approve", "name": "deploy", "seconds": 3600,
+     "type": literal type | null, "inputs": {"value": binding} (approve only), "upstream": [...]}
+
+A gate's `seconds` is a sleep's duration, else its timeout; `type` is its output `o0`'s (none for a sleep).
 
 A binding says where an input's value comes from:
 
@@ -32,7 +36,7 @@ from typing import Any, Iterator
 from chalicelib.spec.identifiers import Identifier
 
 SCHEMA_VERSION = 1
-NODE_KINDS = ("task", "workflow", "map", "branch")
+NODE_KINDS = ("task", "workflow", "map", "branch", "gate")
 COMPARISON_OPS = ("<", "<=", "==", "!=", ">", ">=")
 
 Spec = dict[str, Any]
@@ -72,6 +76,8 @@ def binding_sources(binding: Any) -> Iterator[str]:
     """Node ids a binding reads from."""
     if "promise" in binding:
         yield binding["promise"]["node"]
+    elif "attr" in binding:
+        yield from binding_sources(binding["attr"]["of"])
     elif "list" in binding:
         for item in binding["list"]:
             yield from binding_sources(item)

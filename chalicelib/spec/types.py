@@ -8,9 +8,14 @@ A literal type is a small JSON object, one key naming its kind:
     {"struct": {"name": "pkg.Point", "fields": [{"name": "x", "type": T, "required"?: false}, ...]}}
                        (a dataclass; a field with a default is not required)
     {"blob": "file" | "directory"}
+    {"union": [T, T, ...]}     (typing.Union: two or more variants)
+    {"pickle": "pkg.Class"}    (a Python type the IR cannot express, pickled into a file by the SDK; the
+                                control plane moves its {"uri": ...} like a file and never opens it)
 
 Values are readable JSON: numbers, strings, booleans, arrays, objects; datetimes and dates as ISO 8601
-strings, durations as seconds, enums by value, blobs as {"uri": "..."}.
+strings, durations as seconds, enums by value, blobs as {"uri": "..."}. A union's value is tagged with its
+variant, {"tag": describe(variant), "value": ...}, as flytekit stores the variant; an untagged value fits a
+union when it fits one of its variants (an output of a plain type feeding a union input).
 """
 
 from __future__ import annotations
@@ -76,7 +81,20 @@ def describe(t: LiteralType) -> str:
         return str(body["name"])
     if kind == "blob":
         return "File" if body == "file" else "Directory"
+    if kind == "union":
+        return f"Union[{', '.join(describe(v) for v in body)}]"
+    if kind == "pickle":
+        return f"Pickle[{body}]"
     return str(t)
+
+
+def union_variant(t: LiteralType, value: Any) -> tuple[LiteralType | None, Any]:
+    """(variant, inner value) of a tagged union value; (None, value) if `value` is not tagged with a variant."""
+    if isinstance(value, dict) and set(value) == {"tag", "value"}:
+        for variant in t["union"]:
+            if describe(variant) == value["tag"]:
+                return variant, value["value"]
+    return None, value
 
 
 def check_type(t: Any, path: str = "type") -> None:
@@ -88,21 +106,64 @@ def check_type(t: Any, path: str = "type") -> None:
             raise ValidationError(f"{path}: unknown simple type [{body}]; use one of {', '.join(SIMPLE_KINDS)}")
     elif kind in ("list", "map", "optional"):
         check_type(body, f"{path}.{kind}")
-    elif kind == "enum":
-        values = body.get("values") if isinstance(body, dict) else None
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise ValidationError(f"{path}: an enum needs a non-empty list of string values")
-    elif kind == "struct":
-        fields = body.get("fields") if isinstance(body, dict) else None
-        if not isinstance(fields, list):
-            raise ValidationError(f"{path}: a struct needs a list of fields")
-        for field in fields:
-            check_type(field.get("type"), f"{path}.{field.get('name')}")
     elif kind == "blob":
         if body not in ("file", "directory"):
             raise ValidationError(f"{path}: blob must be 'file' or 'directory', not [{body}]")
+    elif kind in _COMPOSITE_CHECKS:
+        _COMPOSITE_CHECKS[kind](body, path)
     else:
         raise ValidationError(f"{path}: unknown literal type kind [{kind}]")
+
+
+def path_type(t: LiteralType, path: list[Any], where: str = "binding") -> LiteralType:
+    """The type reached from a value of type `t` by an attribute path (flytekit's `box.width`, `xs[1]`,
+    `d["k"]`): struct fields and map keys by name, list items by integer index."""
+    for step in path:
+        kind = kind_of(t)
+        if kind == "struct" and isinstance(step, str):
+            fields = {f["name"]: f["type"] for f in t["struct"]["fields"]}
+            if step not in fields:
+                raise ValidationError(f"{where}: {describe(t)} has no field [{step}]; its fields are {list(fields)}")
+            t = fields[step]
+        elif kind == "list" and isinstance(step, int) and not isinstance(step, bool):
+            t = t["list"]
+        elif kind == "map" and isinstance(step, str):
+            t = t["map"]
+        else:
+            raise TypeMismatchError(f"{where}: cannot take [{step!r}] of {describe(t)}; paths read fields of "
+                                    "dataclasses, integer indices of lists and string keys of dicts")
+    return t
+
+
+def _check_enum(body: Any, path: str) -> None:
+    values = body.get("values") if isinstance(body, dict) else None
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise ValidationError(f"{path}: an enum needs a non-empty list of string values")
+
+
+def _check_struct(body: Any, path: str) -> None:
+    fields = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(fields, list):
+        raise ValidationError(f"{path}: a struct needs a list of fields")
+    for field in fields:
+        check_type(field.get("type"), f"{path}.{field.get('name')}")
+
+
+def _check_union(body: Any, path: str) -> None:
+    if not isinstance(body, list) or len(body) < 2:
+        raise ValidationError(f"{path}: a union needs a list of two or more variants")
+    for i, variant in enumerate(body):
+        check_type(variant, f"{path}.union[{i}]")
+
+
+def _check_pickle(body: Any, path: str) -> None:
+    if not isinstance(body, str) or not body:
+        raise ValidationError(f"{path}: a pickle type needs the Python type's name")
+
+
+_COMPOSITE_CHECKS: dict[str, Callable[[Any, str], None]] = {
+    "enum": _check_enum, "struct": _check_struct, "union": _check_union, "pickle": _check_pickle,
+}
 
 
 def is_assignable(source: LiteralType, target: LiteralType) -> bool:
@@ -117,6 +178,10 @@ def is_assignable(source: LiteralType, target: LiteralType) -> bool:
         return is_assignable(source["optional"] if s_kind == "optional" else source, inner)
     if source == INTEGER and target == FLOAT:
         return True
+    if s_kind == "union":  # every variant the source may hold must fit the target
+        return all(is_assignable(variant, target) for variant in source["union"])
+    if t_kind == "union":
+        return any(is_assignable(source, variant) for variant in target["union"])
     if s_kind == t_kind and s_kind in ("list", "map"):
         return is_assignable(source[s_kind], target[t_kind])
     return False
@@ -210,6 +275,20 @@ def _validate_struct(body: dict[str, Any], t: LiteralType, value: Any, path: str
         validate_value(field["type"], value[field["name"]], f"{path}.{field['name']}")
 
 
+def _validate_union(body: list[LiteralType], t: LiteralType, value: Any, path: str) -> None:
+    variant, inner = union_variant(t, value)
+    if variant is not None:
+        validate_value(variant, inner, f"{path}<{describe(variant)}>")
+        return
+    for variant in body:
+        try:
+            validate_value(variant, value, path)
+            return
+        except TypeMismatchError:
+            continue
+    raise _fail(path, t, value)
+
+
 _VALIDATORS: dict[str, Callable[[Any, LiteralType, Any, str], None]] = {
     "simple": _validate_simple,
     "optional": _validate_optional,
@@ -218,6 +297,8 @@ _VALIDATORS: dict[str, Callable[[Any, LiteralType, Any, str], None]] = {
     "enum": _validate_enum,
     "struct": _validate_struct,
     "blob": _validate_blob,
+    "union": _validate_union,
+    "pickle": _validate_blob,
 }
 
 
@@ -230,6 +311,8 @@ def transform_blobs(t: LiteralType, value: Any, fn: Any) -> Any:
     body = t[kind]
     if kind == "blob":
         return fn(body, value)
+    if kind == "pickle":  # a file whose bytes only the SDK reads
+        return fn("file", value)
     if kind == "optional":
         return transform_blobs(body, value, fn)
     if kind == "list":
@@ -239,4 +322,7 @@ def transform_blobs(t: LiteralType, value: Any, fn: Any) -> Any:
     if kind == "struct":
         types = {f["name"]: f["type"] for f in body["fields"]}
         return {k: transform_blobs(types[k], v, fn) if k in types else v for k, v in value.items()}
+    if kind == "union":
+        variant, inner = union_variant(t, value)
+        return value if variant is None else {"tag": value["tag"], "value": transform_blobs(variant, inner, fn)}
     return value

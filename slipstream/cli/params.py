@@ -71,7 +71,7 @@ def param_type(py_type: Any) -> click.ParamType:
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if origin is typing.Union or (origin is not None and type(None) in args):
         inner = [a for a in args if a is not type(None)]
-        return param_type(inner[0])
+        return param_type(inner[0]) if len(inner) == 1 else _UnionValue(inner)
     simple = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL}
     if py_type in simple:
         return simple[py_type]
@@ -82,6 +82,23 @@ def param_type(py_type: Any) -> click.ParamType:
     if isinstance(py_type, type) and issubclass(py_type, (File, Directory)):
         return BlobValue(py_type)
     return JsonValue(py_type)
+
+
+class _UnionValue(click.ParamType):
+    """A Union input: the first variant that parses the text wins, str last (as pyflyte does)."""
+
+    def __init__(self, variants: list[Any]) -> None:
+        ordered = sorted(variants, key=lambda t: t is str)
+        self.types = [param_type(t) for t in ordered]
+        self.name = " | ".join(t.name for t in self.types)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        for variant in self.types:
+            try:
+                return variant.convert(value, param, ctx)
+            except click.BadParameter:
+                continue
+        self.fail(f"{value!r} is none of {self.name}", param, ctx)
 
 
 class _EnumChoice(click.Choice):

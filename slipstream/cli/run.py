@@ -73,7 +73,7 @@ def _entity_command(name: str, entity: Any) -> click.Command:
                        project=options["project"], domain=options["domain"], version=options["version"],
                        name=options["name"], image=options["image"])
         else:
-            _run_local(entity, given, as_json=options["as_json"])
+            _run_local(entity, given, as_json=options["as_json"], signals=options.get("signals", ()))
 
     doc = (getattr(target, "fn", None) and target.fn.__doc__) or f"Run {entity.kind} {entity.name}."
     return click.Command(name, callback=callback, params=options_for(interface.inputs, defaults, fixed),
@@ -86,15 +86,17 @@ def _python_default(workflow: Any, name: str, value: Any) -> Any:
     return type_engine.from_json(value, workflow.interface.inputs[name])
 
 
-def _run_local(entity: Any, kwargs: dict[str, Any], as_json: bool) -> None:
+def _run_local(entity: Any, kwargs: dict[str, Any], as_json: bool, signals: tuple[str, ...] = ()) -> None:
     from slipstream.engine import NodeRecord
+    from slipstream.gates import GateAnswers, parse_signal_options
     from slipstream.local import execute_locally
 
     def on_event(record: NodeRecord) -> None:
         if record.cache_hit:
             click.echo(f"cache hit: {record.node_id} ({record.task})", err=True)
 
-    execution = execute_locally(entity, kwargs, on_event=on_event)
+    gates = GateAnswers(parse_signal_options(signals), echo=lambda text: click.echo(text, err=True))
+    execution = execute_locally(entity, kwargs, on_event=on_event, gates=gates)
     print_outputs(execution.outputs, as_json=as_json)
     sys.stdout.flush()
 
@@ -109,9 +111,11 @@ def _run_local(entity: Any, kwargs: dict[str, Any], as_json: bool) -> None:
 @click.option("-v", "--version", default=None, help="With --remote: the version to register (default: from the code).")
 @click.option("--name", default=None, help="With --remote: the execution's name (idempotent).")
 @image_option
+@click.option("--signal", "signals", multiple=True, metavar="NAME=VALUE",
+              help="Answer a gate ahead of time (wait_for_input's value, or yes/no for approve); else asked.")
 @click.pass_context
 def run(ctx: click.Context, as_json: bool, remote: bool, wait: bool, project: str | None, domain: str | None,
-        version: str | None, name: str | None, image: str | None) -> None:
+        version: str | None, name: str | None, image: str | None, signals: tuple[str, ...]) -> None:
     """Run a workflow, launch plan or task from FILE on this machine.
 
     \b
@@ -120,8 +124,10 @@ def run(ctx: click.Context, as_json: bool, remote: bool, wait: bool, project: st
     slipstream run examples/hello.py my_wf --help
     slipstream run --remote --wait examples/hello.py my_wf --a 50 --b hello
     slipstream run --remote --image ghcr.io/acme/tasks:1.4 examples/hello.py my_wf
+    slipstream run --signal count=3 --signal deploy=yes examples/gates.py gated
     """
     if image and not remote:
         raise click.UsageError("--image applies to --remote runs; a local run uses this Python, not an image")
     ctx.meta["run_options"] = {"as_json": as_json, "remote": remote, "wait": wait, "project": project,
-                               "domain": domain, "version": version, "name": name, "image": image}
+                               "domain": domain, "version": version, "name": name, "image": image,
+                               "signals": signals}

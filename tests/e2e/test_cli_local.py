@@ -42,6 +42,14 @@ EXAMPLE_RUNS = [
         "o0": 12.0, "o1": "2024-01-02T01:00:00.000000",
         "o2": {"name": "tri", "points": [{"x": 0.0, "y": 0.0}, {"x": 3.0, "y": 0.0}, {"x": 3.0, "y": 4.0}],
                "tags": {}, "color": "green"}}),
+    ("flytekit_idioms.py", "stats_wf", ["--xs", "[3, -1.5, 2]"], {"o0": -1.5, "o1": 3.0, "o2": 3.5}),
+    ("flytekit_idioms.py", "imperative_wf", ["--in1", "hello", "--in2", "[1, 2]"], {"shouted": "HELLO!", "total": 3.0}),
+    ("flytekit_idioms.py", "report", ["--xs", "[3, -1.5, 2]", "--note", "7"], {"o0": "hi=3.0 (int note: 7)"}),
+    ("batched_map.py", "batched_inverses", [], {"o0": [None] + [1 / x for x in range(1, 50)]}),
+]
+# (file, workflow, options of `run` given before the file, outputs): runs whose gates are answered ahead of time
+GATED_RUNS = [
+    ("gates.py", "gated", ["--signal", "title=Report", "--signal", "publish=yes"], {"o0": "Report: xxx"}),
 ]
 # (file, workflow, arguments, what the one line on stderr says): runs that fail, exit 1
 FAILING_RUNS = [
@@ -155,6 +163,12 @@ def test_every_example_runs_with_the_expected_outputs(home, tmp_path, file, work
     assert json.loads(last_line(done)) == expected
 
 
+@pytest.mark.parametrize("file, workflow, options, expected", GATED_RUNS)
+def test_gated_examples_run_with_their_signals_given_ahead(home, file, workflow, options, expected):
+    done = succeeded(slipstream(home, "run", "--json", *options, f"examples/{file}", workflow))
+    assert json.loads(last_line(done)) == expected
+
+
 @pytest.fixture(scope="module")
 def example_specs(home) -> list[dict]:
     return json.loads(succeeded(slipstream(home, "serialize", "examples", "--version", "v1")).stdout)
@@ -170,7 +184,7 @@ def test_the_examples_table_covers_every_workflow_and_launch_plan(example_specs)
         elif spec["kind"] == "launch_plan":
             module = spec["workflow"]["name"].rpartition(".")[0]
             found.add((f"{module}.py", spec["id"]["name"]))
-    covered = {(f, w) for f, w, *_ in EXAMPLE_RUNS + FAILING_RUNS} | NOT_RUN
+    covered = {(f, w) for f, w, *_ in EXAMPLE_RUNS + FAILING_RUNS + GATED_RUNS} | NOT_RUN
     assert found == covered
 
 

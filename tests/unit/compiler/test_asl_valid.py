@@ -41,7 +41,8 @@ def _states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 def test_the_corpus_holds_every_kind_of_definition(definitions):
     states = [s for d in definitions.values() for _, s in _states(d)]
     kinds = Counter(s["Parameters"]["MessageBody"]["t"] for s in states if s["Type"] == "Task")
-    assert set(kinds) == {"wait", "run", "done", "gather", "child", "group"}
+    assert set(kinds) == {"wait", "run", "done", "gather", "child", "group", "gate", "gate_failed"}
+    assert any(s["Type"] == "Wait" for s in states)  # examples/gates.py's sleep
     assert {s["ItemProcessor"]["ProcessorConfig"]["Mode"] for s in states if s["Type"] == "Map"} == {
         "INLINE", "DISTRIBUTED"}
     assert any(s["Type"] == "Fail" for s in states) and any(s["Type"] == "Choice" and "And" in json.dumps(s)

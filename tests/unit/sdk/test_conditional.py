@@ -12,6 +12,7 @@ from chalicelib.errors import ExecutionError, TypeMismatchError, ValidationError
 from chalicelib.spec import check_spec_shape
 from slipstream import ConditionalSection, conditional, task, workflow
 from slipstream.serialization import LOCAL
+from tests.unit.sdk.helpers import built_workflow
 
 
 @task
@@ -189,7 +190,7 @@ def test_a_conditional_section_is_exported_and_returned():
 def test_a_conditional_without_else_is_not_finished():
     with pytest.raises(ValidationError, match=r"^workflow \[.*wf\]: conditional \['c'\] is not finished; end it with "
                                               r"\.else_\(\)\.then\(\.\.\.\) or \.else_\(\)\.fail\(\.\.\.\)$"):
-        @workflow
+        @built_workflow
         def wf(a: int) -> None:
             conditional("c").if_(a > 0).then(noop())
 
@@ -201,7 +202,7 @@ def test_a_conditional_outside_a_workflow():
 
 def test_a_conditional_needs_a_name():
     with pytest.raises(ValidationError, match=r"conditional\(\) needs a name"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("").if_(x > 1).then(label(kind="a")).else_().then(label(kind="b"))
 
@@ -209,7 +210,7 @@ def test_a_conditional_needs_a_name():
 def test_a_bare_promise_is_not_a_condition():
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: a promise is not a condition; write "
                                               r"input \[b\]\.is_true\(\) or compare it"):
-        @workflow
+        @built_workflow
         def wf(b: bool) -> str:
             return conditional("k").if_(b).then(label(kind="a")).else_().then(label(kind="b"))
 
@@ -217,14 +218,14 @@ def test_a_bare_promise_is_not_a_condition():
 def test_a_python_value_is_not_a_condition():
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: if_\(\) takes a comparison of promises such as "
                                               r"x > 0, not True$"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").if_(True).then(label(kind="a")).else_().then(label(kind="b"))
 
 
 def test_python_and_on_conditions_is_refused():
     with pytest.raises(ValidationError, match=r"^a condition on promises has no value while the workflow is built"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").if_((x > 1) and (x < 3)).then(label(kind="a")).else_().then(label(kind="b"))
 
@@ -232,7 +233,7 @@ def test_python_and_on_conditions_is_refused():
 def test_ampersand_needs_a_condition_on_both_sides():
     with pytest.raises(ValidationError, match=r"^expected a condition such as `x > 0` or `flag\.is_true\(\)`, got "
                                               r"Promise\(input \[x\]: int\)$"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").if_((x > 1) & x).then(label(kind="a")).else_().then(label(kind="b"))
 
@@ -240,26 +241,26 @@ def test_ampersand_needs_a_condition_on_both_sides():
 def test_then_takes_one_call_written_inside_it():
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: then\(\) takes one task or workflow call, written "
                                               r"inside it"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").if_(x > 1).then("a").else_().then(label(kind="b"))
     with pytest.raises(ValidationError, match=r"conditional \[k\]: then\(\) takes one task or workflow call"):
-        @workflow
+        @built_workflow
         def wf2(x: int) -> int:
             return conditional("k").if_(x > 1).then(count(n=count(n=x))).else_().then(count(n=0))
 
 
 def test_cases_come_in_order():
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: start with if_\(\)$"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").elif_(x > 1).then(label(kind="a")).else_().then(label(kind="b"))
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: start with if_\(\)$"):
-        @workflow
+        @built_workflow
         def wf2(x: int) -> str:
             return conditional("k").else_().then(label(kind="b"))
     with pytest.raises(ValidationError, match=r"^conditional \[k\]: use elif_\(\) after the first if_\(\)$"):
-        @workflow
+        @built_workflow
         def wf3(x: int) -> str:
             section = conditional("k").if_(x > 1).then(label(kind="a"))
             return section.if_(x > 2).then(label(kind="b")).else_().then(label(kind="c"))
@@ -267,7 +268,7 @@ def test_cases_come_in_order():
 
 def test_branches_with_outputs_of_different_types_are_refused_naming_the_types():
     with pytest.raises(ValidationError, match=r"conditional \[k\]: every branch must give the same outputs") as info:
-        @workflow
+        @built_workflow
         def wf(x: int) -> str:
             return conditional("k").if_(x > 1).then(label(kind="a")).else_().then(flag(b=True))
     message = str(info.value)
@@ -276,14 +277,14 @@ def test_branches_with_outputs_of_different_types_are_refused_naming_the_types()
 
 def test_branches_with_outputs_of_different_names_are_refused():
     with pytest.raises(ValidationError, match=r"every branch must give the same outputs; got \{o0: str\} and \{\}"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> None:
             conditional("k").if_(x > 1).then(label(kind="a")).else_().then(noop())
 
 
 def test_comparing_promises_of_different_types_is_refused():
     with pytest.raises(TypeMismatchError, match=r"wf\] conditional \[k\]: cannot compare int with str"):
-        @workflow
+        @built_workflow
         def wf(x: int, s: str) -> str:
             return conditional("k").if_(x > s).then(label(kind="a")).else_().then(label(kind="b"))
 
@@ -291,11 +292,11 @@ def test_comparing_promises_of_different_types_is_refused():
 def test_a_list_cannot_be_compared():
     with pytest.raises(TypeMismatchError, match=r"conditional \[k\]: workflow input \[xs\] is list\[int\]; "
                                                 r"conditions compare numbers"):
-        @workflow
+        @built_workflow
         def wf(xs: list[int]) -> str:
             return conditional("k").if_(xs == 1).then(label(kind="a")).else_().then(label(kind="b"))
     with pytest.raises(ValidationError, match=r"^cannot compare a promise with \[1\]: use numbers, strings, booleans "
                                               r"or dates$"):
-        @workflow
+        @built_workflow
         def wf2(x: int) -> str:
             return conditional("k").if_(x > [1]).then(label(kind="a")).else_().then(label(kind="b"))

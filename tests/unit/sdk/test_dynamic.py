@@ -10,6 +10,7 @@ from chalicelib.spec import check_spec_shape
 from slipstream import DynamicTask, Workflow, dynamic, task, workflow
 from slipstream.local import execute_locally
 from slipstream.serialization import LOCAL
+from tests.unit.sdk.helpers import built_workflow
 
 
 @task
@@ -142,7 +143,7 @@ def test_dynamic_refuses_cache_and_positional_calls():
     with pytest.raises(ValidationError, match=r"powers\] takes keyword arguments only"):
         powers(3)
     with pytest.raises(ValidationError, match=r"powers\] takes keyword arguments only"):
-        @workflow
+        @built_workflow
         def wf(n: int) -> list[int]:
             return powers(n)
 

@@ -12,6 +12,7 @@ from chalicelib.errors import ExecutionError, TypeMismatchError, ValidationError
 from chalicelib.spec import check_spec_shape
 from slipstream import MapTask, dynamic, map_task, task, workflow
 from slipstream.serialization import LOCAL
+from tests.unit.sdk.helpers import built_workflow
 
 
 @task
@@ -116,7 +117,7 @@ def test_outside_a_workflow_a_map_task_is_a_plain_loop():
 def test_a_tolerant_map_gives_optional_items_and_must_be_declared_so():
     with pytest.raises(TypeMismatchError, match=r"output \[o0\]: expected list\[float\], but \[n0\.o0\] is "
                                                 r"list\[Optional\[float\]\]"):
-        @workflow
+        @built_workflow
         def wf(xs: list[int]) -> list[float]:
             return map_task(inverse, min_success_ratio=0.5)(x=xs)
 
@@ -124,7 +125,7 @@ def test_a_tolerant_map_gives_optional_items_and_must_be_declared_so():
 def test_mapped_inputs_must_be_lists():
     with pytest.raises(TypeMismatchError, match=r"node \[n0\] \(.*inverse\) input \[x\]: expected list\[int\], but "
                                                 r"input \[x\] is int"):
-        @workflow
+        @built_workflow
         def wf(x: int) -> list[float]:
             return map_task(inverse)(x=x)
 
@@ -132,7 +133,7 @@ def test_mapped_inputs_must_be_lists():
 def test_a_bound_input_stays_a_scalar():
     with pytest.raises(TypeMismatchError, match=r"input \[factor\]: expected int, but input \[factors\] is "
                                                 r"list\[int\]"):
-        @workflow
+        @built_workflow
         def wf(xs: list[int], factors: list[int]) -> list[int]:
             return map_task(functools.partial(scale, factor=factors))(x=xs)
 
@@ -140,7 +141,7 @@ def test_a_bound_input_stays_a_scalar():
 def test_the_ratio_must_be_a_constant():
     with pytest.raises(ValidationError, match=r"min_success_ratio \[Promise\(input \[ratio\]: float\)\] must be "
                                               r"between 0 and 1"):
-        @workflow
+        @built_workflow
         def wf(xs: list[int], ratio: float) -> list[Optional[float]]:
             return map_task(inverse, min_success_ratio=ratio)(x=xs)
 

@@ -13,7 +13,9 @@ them is measured: for the run, this script puts a start-up hook (a .pth file) in
 environment's site-packages that starts coverage in any interpreter whose TMPDIR holds this run's
 coverage configuration, and runs pytest with TMPDIR pointing there. Other interpreters of the environment
 find no configuration and measure nothing; the hook is removed when the run ends. Each process writes its
-own data file (parallel mode, also on SIGTERM), combined at the end.
+own data file (parallel mode, also on SIGTERM), combined at the end. The sandbox's warm task runner starts
+under the hook like any interpreter and forks every task; `patch = fork` restarts coverage in each child
+with a data file of its own, and the child's exit runs atexit handlers, which save it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ SHOWN = 15
 
 def _rc(work: Path) -> str:
     sources = ", ".join(str(ROOT / p) for p in PACKAGES)
-    return (f"[run]\nsource = {sources}\nparallel = true\nsigterm = true\ndata_file = {work / '.coverage'}\n"
+    return (f"[run]\nsource = {sources}\nparallel = true\nsigterm = true\npatch = fork\n"
+            f"data_file = {work / '.coverage'}\n"
             f"[report]\nskip_empty = true\n")
 
 

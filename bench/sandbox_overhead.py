@@ -3,8 +3,9 @@
     python bench/sandbox_overhead.py [--size 50] [--repeats 3]
 
 No-op tasks in a chain of N and a fan-out of N (into one sum). Each task node pays: callback messages
-through SQS, the dispatcher, a process started from its pod spec (Python start-up and boto3 import
-included: that is what a pod costs, minus the image pull), S3 reads and writes, and status updates.
+through SQS, the dispatcher, a process started from its pod spec (forked from a warm task runner by
+default; SLIPSTREAM_SANDBOX_TASK_RUNNER=fresh starts Python and imports boto3 per task, as a pod does, minus
+the image pull; bench/node_overhead.py compares the two), S3 reads and writes, and status updates.
 State transitions are counted from the execution history (every *StateEntered event), and turned into
 a cost per 1,000 task nodes with AWS's published prices (us-east-1, Standard workflows: $0.025 per
 1,000 state transitions; SQS standard: $0.40 per million requests).

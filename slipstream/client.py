@@ -148,8 +148,14 @@ class ApiClient:
         return self.request("POST", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}", body,
                             idempotent=bool(body.get("name")))  # a named execution is created once
 
-    def get_execution(self, project: str, domain: str, name: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}")
+    def get_execution(self, project: str, domain: str, name: str, *, nodes: bool = False,
+                      since: str | None = None, wait_seconds: int | None = None) -> dict[str, Any]:
+        """The execution; with `nodes` its nodes too (key "nodes") and with any of the three its
+        "change_token". With `since` (an earlier change_token) the answer waits up to `wait_seconds` for the
+        next change. A control plane without long polls answers at once, without those keys."""
+        params = {"nodes": "true" if nodes else None, "since": since, "wait_seconds": wait_seconds}
+        return self.request("GET", f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}",
+                            params=params, timeout=self.timeout + (wait_seconds or 0))
 
     def list_executions(self, project: str, domain: str, *, phase: str | None = None, workflow: str | None = None,
                         limit: int | None = None, token: str | None = None) -> dict[str, Any]:
@@ -171,6 +177,13 @@ class ApiClient:
     def relaunch(self, project: str, domain: str, name: str, new_name: str | None = None) -> dict[str, Any]:
         path = f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/relaunch"
         return self.request("POST", path, {"name": new_name} if new_name else {})
+
+    def signal(self, project: str, domain: str, name: str, signal: str, value: Any) -> dict[str, Any]:
+        """Answer gate `signal` (wait_for_input's value; an approval's True or False). Sent once: a repeat is a
+        conflict, not a retry."""
+        path = (f"/api/v1/executions/{_quote(project)}/{_quote(domain)}/{_quote(name)}/signals/"
+                f"{_quote(signal)}")
+        return self.request("POST", path, {"value": value})
 
 
 def _quote(part: str) -> str:

@@ -60,8 +60,10 @@ def get_execution(name: str, project: str | None, domain: str | None, as_json: b
 
         finish(client, {"project": config.project, "domain": config.domain, "name": name}, as_json=as_json)
         return
-    execution = client.get_execution(config.project, config.domain, name)
-    nodes = client.node_executions(config.project, config.domain, name)
+    execution = client.get_execution(config.project, config.domain, name, nodes=True)
+    nodes = execution.pop("nodes", None)
+    if nodes is None:  # a control plane that answers no nodes with the execution
+        nodes = client.node_executions(config.project, config.domain, name)
     view = {
         "id": execution["id"]["name"], "phase": execution["phase"], "inputs": execution["inputs"],
         "outputs": execution["outputs"], "error": execution["error"], "workflow": execution["workflow"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,30 +84,51 @@ def build_registration(client: Any, paths: list[str], project: str, domain: str,
     `image` where a task names no image of its own. With `fast` and no version, the version is the digest
     of the bundle and the image: the same code in the same image, the same version (and another image is
     another version, not a conflict with the immutable one)."""
-    from slipstream.bundle import build_bundle
-    from slipstream.collect import collect_entities
-    from slipstream.loader import module_name_for, python_files
-    from slipstream.serialization import SerializationSettings, serialize
-    from slipstream.versioning import default_version
+    planned = Registration.plan(paths, project, domain, version, fast=fast, image=image)
+    return planned.specs(client), planned.version
 
-    roots = sorted({module_name_for(f)[0] for f in python_files(paths)})
-    entities = collect_entities(paths)
-    bundles: dict[Path, str] = {}
-    digests = []
-    for root in roots:
-        data, digest = build_bundle(root)
-        digests.append(digest)
-        bundles[root] = client.upload_bundle(project, domain, digest, data)
-    if version is None:
-        version = "fast-" + hashlib.sha256(("".join(digests) + (image or "")).encode()).hexdigest()[:20] if fast \
-            else default_version(paths)
-    settings = SerializationSettings(project, domain, version)
-    specs = serialize(entities, settings)
-    for spec in specs:
-        if spec["kind"] == "task":
-            module = spec["function"]["module"]
-            root = next((r for r in roots if (r / (module.replace(".", "/") + ".py")).exists()), None)
-            spec["container"]["bundle"] = bundles.get(root) if root else None
-            if image and not spec["container"].get("image"):
-                spec["container"]["image"] = image
-    return specs, settings.version
+
+@dataclass(frozen=True)
+class Registration:
+    """A registration built locally (code bundles and their digests, the version), not yet sent: `run --remote`
+    knows the fast version before any request, and skips uploading and registering when it is registered."""
+
+    paths: list[str]
+    project: str
+    domain: str
+    version: str
+    image: str | None
+    bundles: dict[Path, tuple[bytes, str]]  # source root -> (tar.gz, sha256)
+
+    @classmethod
+    def plan(cls, paths: list[str], project: str, domain: str, version: str | None, *, fast: bool = False,
+             image: str | None = None) -> Registration:
+        from slipstream.bundle import build_bundle
+        from slipstream.loader import module_name_for, python_files
+        from slipstream.versioning import default_version
+
+        roots = sorted({module_name_for(f)[0] for f in python_files(paths)})
+        bundles = {root: build_bundle(root) for root in roots}
+        if version is None:
+            digests = "".join(digest for _, digest in bundles.values())
+            version = "fast-" + hashlib.sha256((digests + (image or "")).encode()).hexdigest()[:20] if fast \
+                else default_version(paths)
+        return cls(paths, project, domain, version, image, bundles)
+
+    def specs(self, client: Any) -> list[dict[str, Any]]:
+        """Upload the bundles the control plane lacks, and serialize every entity under the paths."""
+        from slipstream.collect import collect_entities
+        from slipstream.serialization import SerializationSettings, serialize
+
+        entities = collect_entities(self.paths)
+        uris = {root: client.upload_bundle(self.project, self.domain, digest, data)
+                for root, (data, digest) in self.bundles.items()}
+        specs = serialize(entities, SerializationSettings(self.project, self.domain, self.version))
+        for spec in specs:
+            if spec["kind"] == "task":
+                module = spec["function"]["module"]
+                root = next((r for r in uris if (r / (module.replace(".", "/") + ".py")).exists()), None)
+                spec["container"]["bundle"] = uris.get(root) if root else None
+                if self.image and not spec["container"].get("image"):
+                    spec["container"]["image"] = self.image
+        return specs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -10,38 +11,46 @@ from typing import Any
 
 import click
 
-from chalicelib.errors import ExecutionError
+from chalicelib.errors import ExecutionError, NotFoundError
 from slipstream.cli.output import print_outputs
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+WAIT_SECONDS = 20  # per long poll: the most the API waits (chalicelib.executions.MAX_WAIT_SECONDS)
 
 
 def run_remote(file: str, entity: Any, kwargs: dict[str, Any], *, as_json: bool, wait: bool,
                project: str | None, domain: str | None, version: str | None, name: str | None,
                image: str | None = None) -> None:
     """Register `file` fast (the version is the digest of its code and `image`), start `entity` there, and with
-    `wait` follow it to its end."""
-    from slipstream.cli.register import build_registration
+    `wait` follow it to its end. An unchanged file is not sent again: with the fast version (the digest of the
+    code) the execution is asked for first, and registration follows only when the control plane lacks that
+    version (404), so a repeated run costs one request before it starts."""
+    from slipstream.cli.register import Registration
     from slipstream.client import ApiClient
     from slipstream.config import load_config
 
     config = load_config(project=project, domain=domain)
     client = ApiClient(config)
-    specs, version = build_registration(client, [file], config.project, config.domain, version, fast=True,
-                                        image=image)
-    client.register(specs)
+    planned = Registration.plan([file], config.project, config.domain, version, fast=True, image=image)
+    extra: list[dict[str, Any]] = []
+    if entity.kind == "task":  # as flytekit does: a one-node workflow around the task, registered with the file
+        entity, extra = _task_wrapper(entity, planned)
     workflow = entity.workflow if entity.kind == "launch_plan" else entity
-    if entity.kind == "task":
-        raise click.UsageError("run --remote runs workflows and launch plans; wrap the task in a @workflow")
     inputs = _remote_inputs(client, config, workflow, kwargs)
     body: dict[str, Any] = {"project": config.project, "domain": config.domain, "inputs": inputs,
-                            entity.kind: {"name": entity.name, "version": version}}
+                            entity.kind: {"name": entity.name, "version": planned.version}}
     if name:
         body["name"] = name
-    execution = client.create_execution(body)
+    execution = None
+    if version is None:  # a fast version names its code: registered once, registered as this file is now
+        with contextlib.suppress(NotFoundError):
+            execution = client.create_execution(body)
+    if execution is None:
+        client.register(planned.specs(client) + extra)
+        execution = client.create_execution(body)
     ident = execution["id"]
-    click.echo(f"Execution {ident['name']} of {entity.name} ({version}) in {ident['project']}/{ident['domain']}",
-               err=as_json or wait)
+    click.echo(f"Execution {ident['name']} of {entity.name} ({planned.version}) in "
+               f"{ident['project']}/{ident['domain']}", err=as_json or wait)
     if not wait:
         if as_json:
             click.echo(json.dumps({"execution": ident}))
@@ -58,6 +67,17 @@ def finish(client: Any, ident: dict[str, str], *, as_json: bool) -> None:
         raise ExecutionError(f"execution {ident['name']} {final['phase']}: {message}")
     print_outputs(final.get("outputs") or {}, as_json=as_json)
     sys.stdout.flush()
+
+
+def _task_wrapper(task: Any, planned: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The workflow `flytegen.<task>` that runs `task` alone, and its specs beyond the file's own (the task's
+    spec, with its code bundle, comes with the file)."""
+    from slipstream.local import single_task_workflow
+    from slipstream.serialization import SerializationSettings, serialize
+
+    wrapper = single_task_workflow(task)
+    settings = SerializationSettings(planned.project, planned.domain, planned.version)
+    return wrapper, [spec for spec in serialize([wrapper], settings) if spec["kind"] != "task"]
 
 
 def _remote_inputs(client: Any, config: Any, workflow: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -82,21 +102,31 @@ def _remote_inputs(client: Any, config: Any, workflow: Any, kwargs: dict[str, An
     return out
 
 
-def follow(client: Any, ident: dict[str, str], *, quiet: bool, interval: float = 0.5) -> dict[str, Any]:
-    """Poll until the execution ends, showing per-node progress on stderr."""
+def follow(client: Any, ident: dict[str, str], *, quiet: bool, interval: float = 0.5,
+           wait_seconds: int = WAIT_SECONDS) -> dict[str, Any]:
+    """Follow the execution to its end, showing per-node progress on stderr: each request waits on the control
+    plane for the next change (a long poll), so a change shows as soon as it is stored, with one request per
+    change. A control plane without long polls (no change_token in its answer) is polled every `interval`."""
     from rich.console import Console
     from rich.live import Live
 
     console = Console(stderr=True)
+    project, domain, name = ident["project"], ident["domain"], ident["name"]
+    token: str | None = None
     with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=False) as live:
         while True:
-            execution = client.get_execution(ident["project"], ident["domain"], ident["name"])
-            nodes = client.node_executions(ident["project"], ident["domain"], ident["name"])
+            execution = client.get_execution(project, domain, name, nodes=True, since=token,
+                                             wait_seconds=wait_seconds if token else None)
+            nodes = execution.pop("nodes", None)
+            if nodes is None:
+                nodes = client.node_executions(project, domain, name)
             if not quiet:
                 live.update(progress_table(execution, nodes), refresh=True)
             if execution["phase"] in TERMINAL:
                 return execution
-            time.sleep(interval)
+            token = execution.pop("change_token", None)
+            if token is None:
+                time.sleep(interval)
 
 
 def progress_table(execution: dict[str, Any], nodes: list[dict[str, Any]]) -> Any:

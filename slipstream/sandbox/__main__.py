@@ -8,13 +8,20 @@ waited for."""
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from slipstream.sandbox.server import serve
 
 if __name__ == "__main__":  # task processes re-import the main module: serve only here
-    serve(Path(sys.argv[1]))
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    code = 1
+    try:
+        serve(Path(sys.argv[1]))
+        code = 0
+    except BaseException:  # the plain traceback too: the start's failure message shows the log's last lines
+        traceback.print_exc()
+    finally:  # a failed start ends at once too
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

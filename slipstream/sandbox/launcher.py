@@ -4,6 +4,10 @@ It builds the same V1Pod and runs its container's command with its environment, 
 exercises the real pod spec and entrypoint. Names are the pods' names: a redelivered message finds the
 process already started. `activeDeadlineSeconds` is enforced, and a process that dies without
 reporting fails its task token, as the reconciler does on EKS.
+
+Each pod's process is either fresh (`subprocess`, its container's command as is) or, by default, forked from
+a warm task runner that has imported slipstream and boto3 already (see runners.py): the same pod, command,
+environment, log and deadline, without the interpreter's start-up.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from typing import Any
 
 from chalicelib.dispatch.pods import PodConfig, PodRequest, build_pod, build_token_secret
 from chalicelib.dispatch.reconciler import DEFAULT_MAX_PENDING_SECONDS, PENDING_TIMEOUT_ERROR, pending_cause
+from slipstream.sandbox.runners import RUNNER_LOG, WarmProcess, WarmRunner, task_runner_setting, warm_module
 
 PENDING_ENV = "SLIPSTREAM_SANDBOX_PENDING_SECONDS"
 _REPORTED_EXITS = (0, 4)  # it reported (4: after its own timeout)
+TaskProcess = subprocess.Popen[bytes] | WarmProcess
 
 
 class LocalProcessLauncher:
@@ -30,8 +36,10 @@ class LocalProcessLauncher:
                  env: dict[str, str], heartbeat_token: Callable[[str], None] | None = None,
                  save_error: Callable[[str, str, int, str, str], None] | None = None,
                  max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS, heartbeat_interval: float = 5.0,
-                 max_running: int = 0) -> None:
+                 max_running: int = 0, task_runner: str | None = None) -> None:
         self.config = config
+        self.task_runner = task_runner_setting(task_runner)
+        self.runner = WarmRunner(env, logs_dir / RUNNER_LOG) if self.task_runner == "warm" else None
         self.max_running = max_running  # task processes per project-domain at once; 0: no limit
         self.fail_token = fail_token
         self.heartbeat_token = heartbeat_token
@@ -40,12 +48,23 @@ class LocalProcessLauncher:
         self.heartbeat_interval = heartbeat_interval
         self.logs_dir = logs_dir
         self.env = env
-        self.processes: dict[str, tuple[subprocess.Popen[bytes] | None, PodRequest]] = {}  # None: Pending
+        self.processes: dict[str, tuple[TaskProcess | None, PodRequest]] = {}  # None: Pending
         self.pods: dict[str, Any] = {}  # name → the V1Pod it runs, for inspection
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._cancelled: set[str] = set()  # pods of terminated executions: killed, or never started
         self._slots: dict[tuple[str, str], threading.Semaphore] = {}  # (project, domain) → its task slots
+
+    def set_task_runner(self, kind: str) -> None:
+        """Run the tasks launched from now on warm or fresh; call it between tasks (bench/node_overhead.py
+        compares both in one sandbox: a process holds one sandbox at a time)."""
+        kind = task_runner_setting(kind)
+        if kind == self.task_runner:
+            return
+        if self.runner is not None:
+            self.runner.close()
+        self.task_runner = kind
+        self.runner = WarmRunner(self.env, self.logs_dir / RUNNER_LOG) if kind == "warm" else None
 
     def launch(self, request: PodRequest) -> bool:
         pod = build_pod(request, self.config)
@@ -103,19 +122,24 @@ class LocalProcessLauncher:
 
     def _run(self, name: str, pod: Any, env: dict[str, str], request: PodRequest) -> None:
         with self._lock:
-            if name in self._cancelled:
+            if name in self._cancelled or self._stopped.is_set():
                 return
             container = pod.spec.containers[0]
             argv = [sys.executable, *container.command[1:], *(container.args or [])]
             self.logs_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.logs_dir / f"{name}.log", "wb") as log:
-                process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL, start_new_session=True)
+            process = self._start(argv, env, self.logs_dir / f"{name}.log")
             self.processes[name] = (process, request)
         self._watch(name, process, request, pod.spec.active_deadline_seconds)
 
-    def _watch(self, name: str, process: subprocess.Popen[bytes], request: PodRequest,
-               deadline: int | None) -> None:
+    def _start(self, argv: list[str], env: dict[str, str], log_path: Path) -> TaskProcess:
+        module = warm_module(argv, env, self.env) if self.runner is not None else None
+        if self.runner is not None and module is not None:
+            return self.runner.spawn(module, argv[3:], env, os.getcwd(), log_path)
+        with open(log_path, "wb") as log:
+            return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+
+    def _watch(self, name: str, process: TaskProcess, request: PodRequest, deadline: int | None) -> None:
         try:
             code = process.wait(timeout=deadline)
         except subprocess.TimeoutExpired:
@@ -127,6 +151,8 @@ class LocalProcessLauncher:
         if code in _REPORTED_EXITS or name in self._cancelled:
             return
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+        if isinstance(process, WarmProcess) and process.lost:
+            how = process.lost
         self._fail(request, "slipstream.SystemError", "system", f"pod [{name}] of node [{request.node_id}] {how} "
                    "before it reported (in a cluster: OOMKilled, evicted or a lost node)")
 
@@ -157,6 +183,8 @@ class LocalProcessLauncher:
                 self._cancelled.add(name)
                 if process is not None and process.poll() is None:
                     process.kill()
+        if self.runner is not None:
+            self.runner.close()
 
 
 def container_env(container: Any, secrets: list[Any]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from slipstream.cli.register import build_registration
 from slipstream.client import ApiClient
 from slipstream.config import ClientConfig
 from tests.conftest import EXAMPLES
+from tests.e2e.conftest import Runner
 from tests.support.cli import ROOT, slipstream, succeeded
 
 pytestmark = pytest.mark.e2e
@@ -118,12 +119,28 @@ def test_status_under_load_says_running_and_stop_returns_once_the_process_is_gon
     assert errors == []
     assert statuses, "no status was asked while the sandbox was under load"
     assert {(code, info["phase"], info["pid"]) for code, info in statuses} == {(0, "running", pid)}
+    name = Runner(client, "load0").run("hello.my_wf", {"a": 50, "b": "hello"})["id"]["name"]
 
     stopped = succeeded(slipstream(home, "sandbox", "stop"))
     assert not _exists(pid), "`sandbox stop` returned while the sandbox process lived"
     assert stopped.stdout.strip().splitlines() == ["sandbox stopped"]
+    _assert_logged_a_run(home / "sandbox" / "sandbox.log", name, pid)
     assert _status(home) == (1, {"running": False, "api_url": None})
     assert not (home / "sandbox" / "state.json").exists() and not (home / "sandbox" / "sandbox.pid").exists()
+
+
+def _assert_logged_a_run(log: Path, name: str, pid: int) -> None:
+    """sandbox.log holds powertools JSON lines: the start, every phase change of the run, the stop."""
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert lines and all(line["service"] == "slipstream-sandbox" for line in lines)
+    started = [line for line in lines if line["message"].startswith("sandbox started")]
+    assert len(started) == 1 and started[0]["pid"] == pid and started[0]["level"] == "INFO"
+    changes = {(line.get("node"), line.get("previous_phase"), line["phase"])
+               for line in lines if line.get("execution") == name}
+    assert {(None, "QUEUED", "RUNNING"), (None, "RUNNING", "SUCCEEDED"), ("n0", "RUNNING", "SUCCEEDED"),
+            ("n1", "RUNNING", "SUCCEEDED")} <= changes, changes
+    assert f"node n1 of default/development/{name}: RUNNING -> SUCCEEDED" in [line["message"] for line in lines]
+    assert lines[-1]["message"] == "sandbox stopped"
 
 
 def test_stop_kills_a_sandbox_that_does_not_stop_and_says_so(home):

@@ -1,0 +1,141 @@
+"""The console in a real browser: Debian's headless Chromium, driven by Playwright's Python client (never
+`playwright install`: the system binary), against the session's sandbox with the examples registered.
+
+One browser for the module; each test opens a page. Screenshots of every page land in test-artifacts/console/
+(gitignored; the path is printed) so a person can look at what the browser drew.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+WAIT_MS = 30_000  # only stops a hung test
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"console screenshots: {ARTIFACTS}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser, sandbox, registered):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=sandbox.api_url)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(WAIT_MS)
+    yield opened
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def _open(page, hash_path: str) -> None:
+    page.goto(f"/console/index.html#{hash_path}")
+
+
+def test_the_list_shows_a_fresh_execution(page, runner):
+    started = runner.start("graphs.diamond", {"x": 2})["id"]["name"]
+    _open(page, "/p/default/development/executions")
+    row = page.locator(f'tr[data-execution="{started}"]')
+    row.wait_for()
+    assert "graphs.diamond" in row.inner_text()
+    page.screenshot(path=ARTIFACTS / "executions.png", full_page=True)
+    page.locator("#phase-filter").select_option("ABORTED")
+    page.locator('#executions[data-filter="ABORTED"]').wait_for()
+    assert page.locator(f'tr[data-execution="{started}"]').count() == 0
+
+
+def test_the_graph_shows_every_node_with_its_phase(page, runner):
+    done = runner.run("graphs.diamond", {"x": 3})
+    name = done["id"]["name"]
+    assert done["phase"] == "SUCCEEDED"
+    _open(page, f"/p/default/development/x/{name}")
+    nodes = page.locator("#graph g[data-node]")
+    page.wait_for_function("document.querySelectorAll('#graph g[data-phase=SUCCEEDED]').length === 4")
+    assert sorted(nodes.evaluate_all("els => els.map(e => e.dataset.node)")) == sorted(runner.nodes(name))
+    page.locator('#graph g[data-node="n3"]').click()
+    page.wait_for_function("!document.getElementById('node-logs').textContent.startsWith('…')")
+    assert "graphs.add" in page.locator("#node-panel").inner_text()
+    page.screenshot(path=ARTIFACTS / "execution-graph.png", full_page=True)
+    _open(page, f"/p/default/development/x/{name}?tab=timeline")
+    page.locator("#timeline .tl-bar").first.wait_for()
+    assert page.locator("#timeline .tl-bar").count() == 4
+    page.screenshot(path=ARTIFACTS / "execution-timeline.png", full_page=True)
+    _open(page, f"/p/default/development/x/{name}?tab=io")
+    page.locator("#main h2", has_text="Outputs").wait_for()
+    assert "8" in page.locator("#main").inner_text()  # add(inc(3), inc(3))
+
+
+def test_terminate_from_the_page(page, runner):
+    name = runner.start("graphs.n_shape", {"x": 1, "delay": 60.0})["id"]["name"]
+    runner.wait_node(name, "n1", "RUNNING")
+    _open(page, f"/p/default/development/x/{name}")
+    page.locator('#graph g[data-node="n1"][data-phase="RUNNING"]').wait_for()
+    page.screenshot(path=ARTIFACTS / "execution-running.png", full_page=True)
+    page.locator("#terminate").click()
+    page.locator("#x-phase .p-ABORTED").wait_for()
+    assert runner.client.get_execution("default", "development", name)["phase"] == "ABORTED"
+    page.screenshot(path=ARTIFACTS / "execution-aborted.png", full_page=True)
+
+
+def test_the_launch_form_starts_a_run(page, runner, registered):
+    _open(page, "/")
+    page.get_by_role("link", name="development").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "projects.png", full_page=True)
+    _open(page, "/p/default/development/launch_plans")
+    page.get_by_role("link", name="nightly_greeting").click()
+    page.get_by_role("link", name=registered).first.click()
+    page.locator("#launch").wait_for()
+    assert "0 2 * * *" in page.locator("#view").inner_text()  # the plan's schedule
+    page.screenshot(path=ARTIFACTS / "launch-plan.png", full_page=True)
+    page.locator("#launch").click()
+    page.locator("#in-greeting").wait_for()
+    assert page.locator("#in-name").is_disabled()  # fixed by the plan
+    page.locator("#in-greeting").fill("Good morning")
+    page.screenshot(path=ARTIFACTS / "launch-form.png", full_page=True)
+    page.locator("#launch-submit").click()
+    page.wait_for_url("**/x/*")
+    name = page.url.rsplit("/", 1)[1]
+    launched = runner.client.get_execution("default", "development", name)
+    assert launched["launch_plan"]["name"] == "nightly_greeting"
+    assert launched["inputs"]["greeting"] == "Good morning" and launched["inputs"]["name"] == "ops"
+    page.locator("#graph g[data-node]").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "launched.png", full_page=True)
+
+
+def test_the_page_works_through_the_signing_proxy(page, sandbox, runner, monkeypatch):
+    """`slipstream console`'s proxy in front of the sandbox (which ignores the signature it adds; the signing
+    itself is checked in tests/unit/test_console_proxy.py): the page loads from it and its API calls pass."""
+    from slipstream.console_proxy import ConsoleProxy, sigv4_signer
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDCONSOLETEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    started = runner.start("graphs.diamond", {"x": 5})["id"]["name"]
+    proxy = ConsoleProxy(sandbox.api_url, sigv4_signer("us-east-1")).start()
+    try:
+        page.goto(f"{proxy.url}#/p/default/development/executions")
+        page.locator(f'tr[data-execution="{started}"]').wait_for()
+        page.locator(f'tr[data-execution="{started}"] a').first.click()
+        page.locator("#graph g[data-node]").first.wait_for()
+        assert page.locator("#graph g[data-node]").count() == 4
+    finally:
+        proxy.stop()

@@ -13,12 +13,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalice import Chalice, IAMAuthorizer, Rate
+from chalice import Chalice, IAMAuthorizer, Rate, Response
 
 from chalicelib.api import handles_errors, json_response, query_param, read_json
 from chalicelib.config import Settings
 from chalicelib.errors import ValidationError
-from chalicelib.executions import EXECUTION_NAME
+from chalicelib.executions import EXECUTION_NAME, Watch
 from chalicelib.scope import check_specs_in_scope, path_scope, scoped_body
 from chalicelib.services import Services, kubernetes_launcher
 from chalicelib.spec import Identifier, check_name
@@ -50,6 +50,17 @@ def use_services(value: Services | None) -> None:
     """Hand the app prebuilt services (the sandbox and the tests point them at moto's server)."""
     global _services
     _services = value
+
+
+@app.middleware("http")
+def publish_phase_events(event: Any, get_response: Any) -> Any:
+    """A request's phase changes go out in batches once it is answered (chalicelib.events). Reads move no phase
+    (and a long poll would hold the sandbox's shared batch open), and a cold container's first request builds the
+    services inside its route: their changes, if any, are put one by one."""
+    if _services is None or event.method == "GET":
+        return get_response(event)
+    with _services.events.batch():
+        return get_response(event)
 
 
 def _body() -> Any:
@@ -215,7 +226,13 @@ def list_executions(project: str, domain: str) -> dict[str, Any]:
 @app.route("/api/v1/executions/{project}/{domain}/{name}", methods=["GET"], authorizer=iam)
 @handles_errors
 def get_execution(project: str, domain: str, name: str) -> dict[str, Any]:
-    return services().executions.get(*_execution(project, domain, name))
+    """With ?since=<change_token>&wait_seconds=N, answered at the execution's next change or after N seconds
+    (a long poll: chalicelib.executions.Watch); ?nodes=true adds its nodes."""
+    execution = _execution(project, domain, name)
+    request = app.current_request
+    watch = Watch.from_query(query_param(request, "wait_seconds"), query_param(request, "since"),
+                             query_param(request, "nodes"))
+    return services().executions.get(*execution, watch)
 
 
 @app.route("/api/v1/executions/{project}/{domain}/{name}/nodes", methods=["GET"], authorizer=iam)
@@ -253,6 +270,15 @@ def relaunch_execution(project: str, domain: str, name: str) -> Any:
     if not isinstance(body, dict) or (new_name is not None and not isinstance(new_name, str)):
         raise ValidationError('send {} or {"name": "<new execution name>"}')
     return json_response(services().executions.relaunch(*execution, new_name), 201)
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/signals/{signal}", methods=["POST"], authorizer=iam)
+@handles_errors
+def signal_execution(project: str, domain: str, name: str, signal: str) -> dict[str, Any]:
+    """Answer a gate: wait_for_input's value or an approval's true/false (chalicelib.gates)."""
+    from chalicelib.gates import Gates
+
+    return Gates(services().dispatcher).signal(*_execution(project, domain, name), signal, _body())
 
 
 def _activation() -> Any:
@@ -293,12 +319,58 @@ def list_active_launch_plans(project: str, domain: str) -> dict[str, Any]:
     return {"launch_plans": _activation().list_active(*path_scope(project, domain))}
 
 
+def _console() -> Any:
+    """The console's aggregate reads (chalicelib.console), built once per services."""
+    global _console_service
+    current = services()
+    if _console_service is None or _console_service[0] is not current:
+        from chalicelib.console import Console
+
+        _console_service = (current, Console(current.executions, current.registration))
+    return _console_service[1]
+
+
+_console_service: tuple[Services, Any] | None = None
+
+
+@app.route("/console", methods=["GET"])
+def console_page() -> Response:
+    """The console's page lives at /console/index.html, so that its files resolve relative to it."""
+    return Response(body="", status_code=301, headers={"Location": "console/index.html"})
+
+
+@app.route("/console/{asset}", methods=["GET"])
+@handles_errors
+def console_asset(asset: str) -> Response:
+    """The console's static files: public, they hold no data (chalicelib.console)."""
+    from chalicelib.console import read_asset
+
+    text, content_type = read_asset(asset)
+    return Response(body=text, headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+
+@app.route("/api/v1/executions/{project}/{domain}/{name}/graph", methods=["GET"], authorizer=iam)
+@handles_errors
+def execution_graph(project: str, domain: str, name: str) -> dict[str, Any]:
+    """One execution, its workflow's graph and every node execution: the console's execution view."""
+    return _console().execution_graph(*_execution(project, domain, name))
+
+
+@app.route("/api/v1/launch_plans/{project}/{domain}/{name}/{version}/form", methods=["GET"], authorizer=iam)
+@handles_errors
+def launch_form(project: str, domain: str, name: str, version: str) -> dict[str, Any]:
+    """A launch plan with the fields of its launch form (each input's type, default, fixed value)."""
+    scope = path_scope(project, domain)
+    return _console().launch_form(*scope, check_name("name", name), check_name("version", version))
+
+
 @app.lambda_function(name="schedule_handler")
 def schedule_handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """EventBridge Scheduler → one execution per (launch plan, scheduled time); see chalicelib.schedules."""
     from chalicelib.schedules import ScheduleHandler
 
-    execution = ScheduleHandler(_activation(), services().executions).fire(event)
+    with services().events.batch():
+        execution = ScheduleHandler(_activation(), services().executions).fire(event)
     return None if execution is None else {"execution": execution["id"]}
 
 

@@ -26,6 +26,7 @@ class Settings:
     dispatch_queue_url: str
     events_topic_arn: str
     states_role_arn: str = ""
+    events_bus_name: str = ""  # the EventBridge bus of phase change events (chalicelib.events); empty: none
     region: str = "us-east-1"
     endpoint_url: str | None = None  # moto's server in tests and the sandbox; None on AWS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -57,9 +58,11 @@ class Settings:
 
     @property
     def pod_heartbeat_seconds(self) -> int:
-        """How often a running task (or the control plane, for a pending pod) heartbeats its token: a few
-        times per heartbeat window, so one lost call does not fail the task."""
-        return max(1, min(20, self.heartbeat_seconds // 4))
+        """How often a running task (or the control plane, for a pending pod) heartbeats its token: three
+        times per heartbeat window, so one lost call does not fail the task. Heartbeats share the account's
+        500/s Step Functions answer bucket with every node's answers: a fixed 20 s against a 300 s window
+        spent five times as many."""
+        return max(1, self.heartbeat_seconds // 3)
 
     @classmethod
     def for_stack(cls, stack: str, *, region: str = "us-east-1", account: str = "123456789012",
@@ -75,6 +78,7 @@ class Settings:
             data_bucket=f"{stack}-data-{account}-{region}",
             dispatch_queue_url=f"{queue_host}/{account}/{stack}-dispatch",
             events_topic_arn=f"arn:aws:sns:{region}:{account}:{stack}-events",
+            events_bus_name=f"{stack}-events",
             states_role_arn=f"arn:aws:iam::{account}:role/{stack}-states",
             name_prefix=stack,
             region=region,

@@ -4,19 +4,35 @@ Messages (sent by the state machines, see `compiler.asl`):
 
     wait    store the node's task token; answer it once every dependency has succeeded, with what the
             next state needs inline (a map's items, a branch's condition operands)
-    run     resolve the node's inputs, answer from the cache if it holds them, else start the pod
+    run     resolve the node's inputs (a node chained after its dependency, `q`, is recorded QUEUED first),
+            answer from the cache if it holds them, else start the pod
             (named from execution, node and attempt: a redelivered message finds it exists)
-    done    record the node's outputs, fill the cache, and release the nodes waiting for it
-    gather  collect a map's items, check min_success_ratio, release the map's dependents
-    child   run the graph a dynamic task built as a child execution (answered when it ends)
+    done    record the node's outputs, fill the cache, and release the nodes waiting for it (not `c`, the
+            dependent chained after it: the state machine starts that one itself)
+    release release some of a finished node's dependents (a wide fan-out's are spread over messages)
+    gather  collect a map's items, check min_success_ratio, release the map's dependents; a large map's
+            items are gathered in chunks, one message each (cursor `c`), and the last chunk finishes it
+    child   run the graph a dynamic task built, or a conditional case's subworkflow, as a child execution
+            (answered when it ends)
     group   run a group of a split workflow as a child execution
+    gate    store a signal or approval gate's token; answered with the signal (chalicelib.gates)
+    gate_failed  a gate timed out or was rejected: record it on the node, then fail the execution
 
 Every step is idempotent: node phases only move forward, a wait token is claimed before it is answered,
 and answering a token twice is harmless.
+
+Joins are linear in their inputs. A waiting node's record holds the set of its dependencies seen succeeded:
+each finished dependency adds itself with one update that returns the record as written, and whichever write
+completes the set while the wait token is stored (the last dependency, or the wait itself when every
+dependency finished first) releases the node; `claim_wait_token` makes that exactly once. A dependency that
+finishes before its dependent's wait is stored adds nothing (there is no record to add to yet); the wait
+reads those dependencies' phases once, when it is stored. A finished node with many dependents releases them
+through the queue, `RELEASE_PER_MESSAGE` per message, so no one invocation nears the Lambda timeout.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections import OrderedDict
@@ -31,17 +47,20 @@ from chalicelib.compiler.plan import ExecutionPlan, PlanNode, branch_operands, b
 from chalicelib.config import Settings
 from chalicelib.data import attempt_prefix, node_outputs, split_key
 from chalicelib.dispatch.errors import ClusterError, ClusterUnreachable, NoCapacity
-from chalicelib.errors import NotFoundError, SlipstreamError
+from chalicelib.dispatch.gather import MapGathering
+from chalicelib.errors import SlipstreamError
 from chalicelib.executions import asl_options
 from chalicelib.machines import StateMachines, sfn_execution_name
 from chalicelib.store import BlobStore
 from chalicelib.store.executions import ExecutionStore, utcnow
+from chalicelib.task_tokens import TokenAnswers
 
 if TYPE_CHECKING:
     from chalicelib.dispatch.pods import PodRequest
 
 logger = logging.getLogger("slipstream.dispatcher")
 LAUNCH_FAILED = "slipstream.LaunchFailed"  # not in any Retry: the cluster refused the pod itself
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
 
 class Launcher(Protocol):
@@ -67,14 +86,23 @@ def _slot_member(x: str, path: str) -> str:
     return f"{x}#{path}"
 
 
-class Dispatcher:
+class Dispatcher(MapGathering):
+    # A release message's worst case is ceil(RELEASE_PER_MESSAGE / RELEASE_THREADS) answers in a row, each
+    # retrying through throttling for up to `Backoff.budget` (10 s): 30 s, inside the 60 s Lambda timeout, so
+    # no claimed token is lost to a timeout (a failed answer gives its token back).
+    RELEASE_INLINE = 8  # dependents released in the finishing node's own invocation; more go through the queue
+    RELEASE_PER_MESSAGE = 24
+    RELEASE_THREADS = 8
+
     def __init__(self, settings: Settings, store: ExecutionStore, blobs: BlobStore, sfn: Any,
-                 machines: StateMachines, launcher: Launcher, cache_model: Any, sqs: Any = None) -> None:
+                 machines: StateMachines, launcher: Launcher, cache_model: Any, sqs: Any = None,
+                 answers: TokenAnswers | None = None) -> None:
         self.settings = settings
         self.sqs = sqs  # to send a run message back to the queue while no task slot is free
         self.store = store
         self.blobs = blobs
         self.sfn = sfn
+        self.answers = answers or TokenAnswers(sfn)  # every token answer goes through it, throttles retried
         self.machines = machines
         self.launcher = launcher
         self.cache_model = cache_model
@@ -113,8 +141,18 @@ class Dispatcher:
 
     def _on_wait(self, m: dict[str, Any]) -> None:
         x, node_id = m["x"], m["n"]
-        self.store.update_node(x, node_id, "WAITING", wait_token=m["tok"], task=self._task_ref(x, node_id))
-        self._try_release(x, node_id)
+        record = self.store.wait_on_deps(x, node_id, m["tok"], task=self._task_ref(x, node_id))
+        if record is None or not record.wait_token:
+            return
+        node = self.plan(x).nodes[node_id]
+        missing = [dep for dep in node.deps if dep not in (record.finished_deps or ())]
+        if missing:  # dependencies that finished before this wait was stored found no record to add to
+            phases = self.store.node_phases(x, missing)
+            succeeded = {dep for dep in missing if phases.get(dep) == "SUCCEEDED"}
+            if not succeeded:
+                return
+            record = self.store.add_finished_deps(x, node_id, succeeded)
+        self._release_if_ready(x, node, record)
 
     def _task_ref(self, x: str, node_id: str) -> dict[str, Any] | None:
         node = self.plan(x).find(node_id)
@@ -124,28 +162,25 @@ class Dispatcher:
         return {"name": spec["id"]["name"], "version": spec["id"]["version"], "task_type": spec["task_type"],
                 "kind": node.kind}
 
-    def _try_release(self, x: str, node_id: str) -> None:
-        record = self.store.node(x, node_id)
-        token = record.wait_token if record else None
-        if not token:
+    def _release_if_ready(self, x: str, node: PlanNode, record: Any) -> None:
+        """Answer the node's wait token if it is stored and every dependency has succeeded."""
+        token = record.wait_token if record is not None else None
+        if not token or not set(node.deps) <= set(record.finished_deps or ()):
             return
-        plan = self.plan(x)
-        node = plan.nodes[node_id]
-        phases = self.store.node_phases(x, node.deps)
-        if any(phases.get(dep) != "SUCCEEDED" for dep in node.deps):
-            return
-        if not self.store.claim_wait_token(x, node_id, token):
+        if node.kind == "gate" and record.phase == "RUNNING":
+            return  # the token is the gate's own (chalicelib.gates), stored once its wait was released
+        if not self.store.claim_wait_token(x, node.id, token):
             return  # another worker released it
         try:
             try:
-                output = self._release_output(x, plan, node)
+                output = self._release_output(x, self.plan(x), node)
             except SlipstreamError as exc:
-                self.fail_token(token, "slipstream.UserError", str(exc))
+                self.answers.fail(token, "slipstream.UserError", str(exc))
                 return
-            self.store.update_node(x, node_id, "QUEUED")
-            self.succeed_token(token, output)
-        except Exception:  # throttled, or the service failed: the token must not be lost with the message
-            self.store.return_wait_token(x, node_id, token)
+            self.store.update_node(x, node.id, "QUEUED")
+            self.answers.succeed(token, output)
+        except Exception:  # the answer did not go through: the token must not be lost with the message
+            self.store.return_wait_token(x, node.id, token)
             raise
 
     def _release_output(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
@@ -160,15 +195,18 @@ class Dispatcher:
             raise SlipstreamError(f"map task [{node.id}]: mapped inputs have different lengths {lengths}")
         self.blobs.put_json(f"{x}/{node.id}/inputs.json", values)
         count = next(iter(lengths.values()), 0)
-        if count > asl_options(self.settings).distributed_map_threshold:
-            key = self.blobs.put_json(f"{x}/{node.id}/items.json", list(range(count)))
+        items = list(range(0, count, node.batch_size or 1))  # with batches: each batch's first item
+        if len(items) > asl_options(self.settings).distributed_map_threshold:
+            key = self.blobs.put_json(f"{x}/{node.id}/items.json", items)
             return {"distributed": True, "bucket": self.blobs.bucket, "key": key, "count": count}
-        return {"distributed": False, "items": list(range(count)), "count": count}
+        return {"distributed": False, "items": items, "count": count}
 
     # run
 
     def _on_run(self, m: dict[str, Any]) -> None:
         x, node_id, attempt, token = m["x"], m["n"], int(m.get("a") or 0), m["tok"]
+        if not self._keep_alive_if_late(m, token):
+            return  # the token ended while its message waited (the execution stopped)
         plan = self.plan(x)
         node = plan.find(node_id)
         task = plan.tasks[node.task]  # type: ignore[index]
@@ -177,10 +215,11 @@ class Dispatcher:
         if index is None:
             inputs = self._node_inputs(x, plan, node)
         else:
-            values = self._cached_json(f"{x}/{node_id}/inputs.json")
-            inputs = {k: (v[index] if k in node.mapped_inputs else v) for k, v in values.items()}
+            inputs = self._item_inputs(x, node, index, int(m.get("b") or 0))
         ref = {"name": task["id"]["name"], "version": task["id"]["version"], "task_type": task["task_type"]}
-        if task["metadata"]["cache"] and self._answer_from_cache(x, path, task, inputs, token, ref):
+        if m.get("q") and not attempt and not m.get("w"):  # chained: no W recorded it waiting, then queued
+            self.store.update_node(x, path, "QUEUED", task=ref)
+        if task["metadata"]["cache"] and not m.get("b") and self._answer_from_cache(x, path, task, inputs, token, ref):
             return
         if index is None and self._at_max_parallelism(x, path):
             self._wait_for_a_slot(m, token)
@@ -212,6 +251,33 @@ class Dispatcher:
         if not created:
             logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
 
+    def _keep_alive_if_late(self, m: dict[str, Any], token: str) -> bool:
+        """Heartbeat a run token whose message waited in the queue longer than a pod's heartbeat interval.
+
+        The R state's HeartbeatSeconds counts from the moment it sent the message; the launcher and the pod
+        heartbeat only from when the dispatcher handles it, one interval later. A dispatch backlog (a wide
+        fan-out or map: thousands of messages at once, Lambda still scaling out, or the sandbox's few worker
+        threads) used to let tokens expire unseen (`States.Timeout`). One heartbeat here restarts the window
+        for late messages only, so a node costs no extra call while the queue keeps up."""
+        entered = m.get("e")
+        if not entered or m.get("w"):
+            return True
+        waited = (utcnow() - dt.datetime.fromisoformat(entered)).total_seconds()
+        return waited < self.settings.pod_heartbeat_seconds or self.heartbeat_token(token)
+
+    def _item_inputs(self, x: str, node: PlanNode, index: int, batch: int) -> dict[str, Any]:
+        """A map item's inputs; for a batch (`batch` items from `index`), every item's, under `$batch`, which
+        no input name can be: the pod runs them one after another (slipstream.entrypoint)."""
+        values = self._cached_json(f"{x}/{node.id}/inputs.json")
+
+        def item(i: int) -> dict[str, Any]:
+            return {k: (v[i] if k in node.mapped_inputs else v) for k, v in values.items()}
+
+        if not batch:
+            return item(index)
+        count = len(values[node.mapped_inputs[0]])
+        return {"$batch": {"first": index, "items": [item(i) for i in range(index, min(index + batch, count))]}}
+
     def _at_max_parallelism(self, x: str, path: str) -> bool:
         """Whether the execution's launch plan caps its running tasks and no slot is free; else the node takes
         one (kept across its attempts, freed when it is done). A map task's items are bounded by the map's own
@@ -239,7 +305,7 @@ class Dispatcher:
         waits = int(m.get("w") or 0)
         if not waits:
             self.store.update_node(m["x"], m["n"] if m.get("i") is None else f"{m['n']}.{m['i']}", "QUEUED")
-        delay = min(2 ** waits, max(1, self.settings.heartbeat_seconds // 4), 900)  # SQS: DelaySeconds <= 900
+        delay = min(2 ** waits, self.settings.pod_heartbeat_seconds, 900)  # SQS: DelaySeconds <= 900
         if not self.heartbeat_token(token):
             return
         self.sqs.send_message(QueueUrl=self.settings.dispatch_queue_url, MessageBody=json.dumps({**m, "w": waits + 1}),
@@ -267,7 +333,9 @@ class Dispatcher:
         plan = self.plan(x)
         node = plan.find(node_id)
         outputs_key = result.get("outputs") or node_outputs(x, node_id)
-        self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=outputs_key, ended_at=utcnow())
+        # the pod's own end: a node chained after this one may start before this message is handled
+        ended = dt.datetime.fromisoformat(result["ended"]) if result.get("ended") else utcnow()
+        self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=outputs_key, ended_at=ended)
         self._free_slot(x, node_id)
         if node.task and plan.tasks[node.task]["metadata"]["cache"] and not result.get("cache_hit"):
             self._fill_cache(x, node, plan.tasks[node.task], outputs_key)
@@ -277,7 +345,7 @@ class Dispatcher:
             self.blobs.copy(outputs_key, node_outputs(x, branch))
             self.store.update_node(x, branch, "SUCCEEDED", outputs_key=node_outputs(x, branch), ended_at=utcnow())
             released = branch
-        self._release_dependents(x, plan, released)
+        self._release_dependents(x, plan, released, chained=m.get("c"))
 
     def _fill_cache(self, x: str, node: PlanNode, task: dict[str, Any], outputs_key: str) -> None:
         key = cache_key(task, self._node_inputs(x, self.plan(x), node))
@@ -287,52 +355,57 @@ class Dispatcher:
         except Exception as exc:
             logger.debug("cache entry %s exists: %s", key, exc)
 
-    def _release_dependents(self, x: str, plan: ExecutionPlan, node_id: str) -> None:
-        for dependent in plan.dependents.get(node_id, []):
-            self._try_release(x, dependent)
-
-    # gather
-
-    def _on_gather(self, m: dict[str, Any]) -> None:
-        x, node_id, token = m["x"], m["n"], m["tok"]
-        plan = self.plan(x)
-        node = plan.nodes[node_id]
-        values = self._cached_json(f"{x}/{node_id}/inputs.json")
-        count = len(values[node.mapped_inputs[0]]) if node.mapped_inputs else 0
-        names = [v["name"] for v in plan.tasks[node.task]["interface"]["outputs"]]  # type: ignore[index]
-
-        def item(i: int) -> dict[str, Any] | None:
-            path = f"{node_id}.{i}"
-            try:
-                result = self.blobs.get_json(node_outputs(x, path))
-            except NotFoundError:
-                self.store.update_node(x, path, "FAILED", ended_at=utcnow())
-                return None
-            self.store.update_node(x, path, "SUCCEEDED", outputs_key=node_outputs(x, path), ended_at=utcnow())
-            return result
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(item, range(count)))
-        failed = [i for i, r in enumerate(results) if r is None]
-        succeeded = count - len(failed)
-        if count and succeeded / count < node.min_success_ratio:
-            message = (f"map task [{node_id}]: {succeeded} of {count} items succeeded, below min_success_ratio "
-                       f"{node.min_success_ratio}; failed items: {failed[:10]}")
-            self.store.update_node(x, node_id, "FAILED", ended_at=utcnow(), error={"kind": "user", "message": message})
-            self.fail_token(token, "slipstream.MapFailed", message)
+    def _release_dependents(self, x: str, plan: ExecutionPlan, node_id: str, chained: str | None = None) -> None:
+        """`chained`: the dependent whose states follow this node's in the state machine (no W to answer)."""
+        dependents = [d for d in plan.dependents.get(node_id, []) if d != chained]
+        if len(dependents) <= self.RELEASE_INLINE or self.sqs is None:
+            self._release_each(x, node_id, dependents)
             return
-        outputs = {name: [r[name] if r else None for r in results] for name in names}
-        key = self.blobs.put_json(node_outputs(x, node_id), outputs)
-        self.store.update_node(x, node_id, "SUCCEEDED", outputs_key=key, ended_at=utcnow())
-        self._release_dependents(x, plan, node_id)
-        self.succeed_token(token, {})
+        step = self.RELEASE_PER_MESSAGE
+        self._send_all([{"t": "release", "x": x, "d": node_id, "n": dependents[i:i + step]}
+                        for i in range(0, len(dependents), step)])
+
+    def _on_release(self, m: dict[str, Any]) -> None:
+        self._release_each(m["x"], m["d"], m["n"])
+
+    def _release_each(self, x: str, finished: str, dependents: list[str]) -> None:
+        """Add `finished` to each dependent's finished dependencies (one update each), releasing those it
+        completes; a few threads, so a release message's work stays a few seconds."""
+        plan = self.plan(x)
+
+        def release(dependent: str) -> None:
+            self._release_if_ready(x, plan.nodes[dependent], self.store.add_finished_deps(x, dependent, {finished}))
+
+        if len(dependents) <= 1:
+            for dependent in dependents:
+                release(dependent)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.RELEASE_THREADS, len(dependents))) as pool:
+            list(pool.map(release, dependents))
+
+    def _send_all(self, messages: list[dict[str, Any]]) -> None:
+        """Messages to the dispatch queue, ten per SendMessageBatch; any refused entry fails the whole call,
+        whose own message SQS then redelivers (every message is idempotent)."""
+        for i in range(0, len(messages), SQS_BATCH):
+            entries = [{"Id": str(j), "MessageBody": json.dumps(body)}
+                       for j, body in enumerate(messages[i:i + SQS_BATCH])]
+            sent = self.sqs.send_message_batch(QueueUrl=self.settings.dispatch_queue_url, Entries=entries)
+            if sent.get("Failed"):
+                raise SlipstreamError(f"the dispatch queue refused {len(sent['Failed'])} messages: "
+                                      f"{sent['Failed'][0].get('Message')}")
 
     # child executions
 
     def _on_child(self, m: dict[str, Any]) -> None:
         x, node_id, token = m["x"], m["n"], m["tok"]
-        self._free_slot(x, node_id)  # its pod has ended; the tasks it built need slots of their own
-        closure = self.blobs.get_json(m["r"]["dynamic"])
+        inputs: dict[str, Any] = {}
+        if m.get("r") is None:  # a conditional case calling a subworkflow: closure and inputs from the plan
+            parent = self.plan(x)
+            case = parent.find(node_id)
+            closure, inputs = case.closure or {}, self._node_inputs(x, parent, case)
+        else:
+            self._free_slot(x, node_id)  # its pod has ended; the tasks it built need slots of their own
+            closure = self.blobs.get_json(m["r"]["dynamic"])
         try:
             plan = build_plan(CompiledWorkflow.from_closure(closure))
             machines = compile_asl(plan, asl_options(self.settings))
@@ -342,7 +415,7 @@ class Dispatcher:
             return
         child = f"{x}/{node_id}"
         plan_key, _ = self.blobs.put_content_addressed("plans", plan.to_dict())
-        self.blobs.put_json(f"{child}/inputs.json", {})
+        self.blobs.put_json(f"{child}/inputs.json", inputs)
         self.blobs.put_json(f"{child}/context.json", {"plan_key": plan_key})
         arns = self.machines.ensure(machines.definitions)
         self.machines.start(arns[machines.root], sfn_execution_name(child),
@@ -355,14 +428,22 @@ class Dispatcher:
                             {"x": x, "q": self.settings.dispatch_queue_url, "parent_token": m["tok"],
                              "kind": "group"})
 
+    # gates (chalicelib.gates)
+
+    def _on_gate(self, m: dict[str, Any]) -> None:
+        from chalicelib.gates import Gates
+
+        Gates(self).on_gate(m)
+
+    def _on_gate_failed(self, m: dict[str, Any]) -> None:
+        from chalicelib.gates import Gates
+
+        Gates(self).on_gate_failed(m)
+
     # tokens
 
     def succeed_token(self, token: str, output: dict[str, Any]) -> None:
-        try:
-            self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
-        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
-                self.sfn.exceptions.TaskDoesNotExist) as exc:
-            logger.info("token already answered or expired: %s", exc)
+        self.answers.succeed(token, output)
 
     def save_attempt_error(self, x: str, node_id: str, attempt: int, kind: str, message: str) -> None:
         """What the control plane saw when an attempt ended without reporting (a pod that never started, died
@@ -373,17 +454,7 @@ class Dispatcher:
 
     def heartbeat_token(self, token: str) -> bool:
         """Keep a token alive while its pod waits to start (see `dispatch.reconciler`); False once it ended."""
-        try:
-            self.sfn.send_task_heartbeat(taskToken=token)
-        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
-                self.sfn.exceptions.TaskDoesNotExist) as exc:
-            logger.info("token already answered or expired: %s", exc)
-            return False
-        return True
+        return self.answers.heartbeat(token)
 
     def fail_token(self, token: str, error: str, cause: str) -> None:
-        try:
-            self.sfn.send_task_failure(taskToken=token, error=error, cause=json.dumps({"message": cause})[:32000])
-        except (self.sfn.exceptions.TaskTimedOut, self.sfn.exceptions.InvalidToken,
-                self.sfn.exceptions.TaskDoesNotExist) as exc:
-            logger.info("token already answered or expired: %s", exc)
+        self.answers.fail(token, error, cause)

@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
 from chalicelib.dispatch.deferred import DeferredLauncher
 from chalicelib.dispatcher import Dispatcher
+from chalicelib.events import EventBridgePublisher, Outbox
 from chalicelib.executions import ExecutionService, asl_options
 from chalicelib.machines import StateMachines
 from chalicelib.projects import ProjectService
@@ -53,7 +54,7 @@ class Services:
         registration = RegistrationService(metadata, blobs, asl_options(settings).max_task_timeout_seconds)
         sfn = aws_client(settings, "stepfunctions", session)
         machines = StateMachines(sfn, settings.states_role_arn, settings.region)
-        store = ExecutionStore(models)
+        store = ExecutionStore(models, Outbox(event_publisher(settings, session)))
         executions = ExecutionService(settings, store, metadata, blobs, registration, machines, launcher)
         dispatcher = Dispatcher(settings, store, blobs, sfn, machines, launcher, models.TaskCache,
                                 aws_client(settings, "sqs", session))
@@ -64,6 +65,11 @@ class Services:
         registration.activate = auto_activation(built)
         return built
 
+    @property
+    def events(self) -> Outbox:
+        """The phase change events' outbox: the entry points hold a batch open around each invocation."""
+        return self.executions.store.events
+
     def reconciler(self) -> Any:
         """The pod reconciler, when tasks run on Kubernetes (None in the sandbox, whose launcher watches its
         processes itself)."""
@@ -73,7 +79,15 @@ class Services:
         from chalicelib.dispatch.reconciler import Reconciler
 
         return Reconciler(core, self.dispatcher.fail_token, self.dispatcher.heartbeat_token,
-                          self.dispatcher.save_attempt_error, max_pending_seconds=self.settings.max_pending_seconds)
+                          self.dispatcher.save_attempt_error, max_pending_seconds=self.settings.max_pending_seconds,
+                          stack=self.settings.name_prefix)
+
+
+def event_publisher(settings: Settings, session: Any = None) -> EventBridgePublisher | None:
+    """The publisher to the stage's phase change bus, or None when it names none (then nothing is published)."""
+    if not settings.events_bus_name:
+        return None
+    return EventBridgePublisher(lambda: aws_client(settings, "events", session), settings.events_bus_name)
 
 
 def auto_activation(services: Services) -> Any:
@@ -104,7 +118,9 @@ def kubernetes_launcher(settings: Settings, session: Any = None) -> Any:
             endpoint, ca_data = cluster["endpoint"], cluster["certificateAuthority"]["data"]
         core = core_v1_for_eks(aws_client(settings, "sts", session), settings.eks_cluster_name, endpoint, ca_data)
         return KubernetesLauncher(core, PodConfig(default_image=settings.default_image, region=settings.region,
-                                                  data_bucket=settings.data_bucket))
+                                                  data_bucket=settings.data_bucket, stack=settings.name_prefix,
+                                                  extra_env={"SLIPSTREAM_HEARTBEAT_SECONDS":
+                                                             str(settings.pod_heartbeat_seconds)}))
 
     return DeferredLauncher(build)
 

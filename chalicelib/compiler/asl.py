@@ -9,14 +9,20 @@ only for its own inputs — full DAG concurrency, also for graphs that are not s
                                                                  Retry, TimeoutSeconds, HeartbeatSeconds here
     D.<node>  sqs:sendMessage {"t": "done"}                    tells the dispatcher the node's outputs exist
 
-Three state transitions per task node at most. Map nodes: W (resolves the lists) → Choice → inline `Map`,
-or a Distributed `Map` reading items from S3 when the list is large → G ("gather": the dispatcher checks
-min_success_ratio, as moto's interpreter lacks ToleratedFailurePercentage). Their item states are
+Three state transitions per task node at most; two for a node chained after its only dependency
+(`chain_links`: its R follows that dependency's D in one branch, no W). Map nodes: W (resolves the lists) →
+Choice → inline `Map`, or a Distributed `Map` reading items from S3 when the list is large → G ("gather": the
+dispatcher checks min_success_ratio, as moto's interpreter lacks ToleratedFailurePercentage). Their item states are
 IR/IF.<node> (inline) and DR/DF.<node> (distributed): AWS wants every state name unique across the whole
 definition, item processors included (moto does not check). Branch nodes: W (resolves the condition
-operands inline) → Choice → the case's R/D, or `Fail` for `.fail`. Dynamic tasks add C ("child"): the
+operands inline) → Choice → the case's R/D (C/D for a case calling a subworkflow, run as a child execution
+like a dynamic task's graph), or `Fail` for `.fail`. Dynamic tasks add C ("child"): the
 dispatcher runs the graph the task built as a child execution (moto cannot run states:startExecution,
 so our code starts it and answers the token when it ends; AWS is the same).
+Gates (slipstream.gates): a sleep is W → `Wait` (S) → D; a signal or approval W → G, a callback whose token
+the dispatcher stores on the node and the signal route answers (no polling), TimeoutSeconds its timeout →
+D. Any failure of G (timeout, rejection) is caught into GF, a callback the dispatcher fails with a message
+naming the gate after recording it on the node, so the node and the execution both say which gate failed.
 
 Clocks. A task's own timeout counts from its pod's start and the pod enforces it; Step Functions only
 bounds the whole wait: R allows timeout + max_pending_seconds (image pulls, node scale-up; the control
@@ -140,18 +146,18 @@ def compile_asl(plan: ExecutionPlan, options: AslOptions | None = None) -> State
     options = options or AslOptions()
     for task in plan.tasks.values():
         check_task_timeout(task, options.max_task_timeout_seconds)
-    compiler = _Compiler(plan, options)
-    branches = [compiler.node_branch(node) for node in plan.nodes.values()]
     groups = _groups(plan, options)
+    links = chain_links(plan, groups)
+    compiler = _Compiler(plan, options, links)
+    by_id = {node.id: compiler.node_branch(node) for node in plan.nodes.values() if node.id not in links}
     if len(groups) <= 1:
-        root = _parallel(branches, options)
+        root = _parallel(list(by_id.values()), options)
         name = machine_name(root, options.name_prefix)
         return StateMachines(name, {name: root})
     definitions: dict[str, dict[str, Any]] = {}
-    by_id = dict(zip(plan.nodes, branches, strict=True))
     group_branches = []
     for index, members in enumerate(groups):
-        child = _parallel([by_id[m] for m in members], options)
+        child = _parallel([by_id[m] for m in members if m in by_id], options)
         name = machine_name(child, options.name_prefix)
         definitions[name] = child
         state = state_name("C", f"g{index}")
@@ -160,6 +166,28 @@ def compile_asl(plan: ExecutionPlan, options: AslOptions | None = None) -> State
     root = _parallel(group_branches, options)
     root_name = machine_name(root, options.name_prefix)
     return StateMachines(root_name, {root_name: root, **definitions})
+
+
+def chain_links(plan: ExecutionPlan, groups: list[list[str]]) -> dict[str, str]:
+    """Task nodes whose only dependency is a plain task node of the same group, each mapped to that
+    dependency (at most one per dependency, the first in plan order): such a node's states follow its
+    dependency's in one branch (R.d → D.d → R.n → D.n), so the state machine itself orders them and the node
+    needs no W state — one SendTaskSuccess and one transition fewer per chain node. The dependency's pod wrote
+    its outputs before it answered R.d, so R.n can read them while the dispatcher still handles D.d."""
+    group_of = {member: index for index, members in enumerate(groups) for member in members}
+    links: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in plan.nodes.values():
+        if node.kind != "task" or len(node.deps) != 1:
+            continue
+        dep = plan.nodes.get(node.deps[0])
+        if dep is None or dep.kind != "task" or dep.id in taken or group_of[dep.id] != group_of[node.id]:
+            continue
+        if plan.tasks[dep.task]["task_type"] == "dynamic":  # type: ignore[index]
+            continue  # its outputs come from its child execution, recorded by its D
+        links[node.id] = dep.id
+        taken.add(dep.id)
+    return links
 
 
 def _groups(plan: ExecutionPlan, options: AslOptions) -> list[list[str]]:
@@ -207,33 +235,50 @@ def _done(node_id: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 class _Compiler:
-    def __init__(self, plan: ExecutionPlan, options: AslOptions) -> None:
+    def __init__(self, plan: ExecutionPlan, options: AslOptions, links: dict[str, str] | None = None) -> None:
         self.plan = plan
         self.options = options
+        self.links = links or {}  # chained node → the dependency it follows (`chain_links`)
+        self.successor = {dep: node for node, dep in self.links.items()}
 
     def node_branch(self, node: PlanNode) -> dict[str, Any]:
         states: dict[str, Any] = {}
-        body = self._body(node, states)
+        start = body = self._body(node, states)
         if node.deps or node.kind in ("map", "branch"):
-            wait = state_name("W", node.id)
+            start = state_name("W", node.id)
             result = {"map": "$.m", "branch": "$.w"}.get(node.kind)
-            states[wait] = _callback({"t": "wait", "n": node.id}, result_path=result, nxt=body,
-                                     TimeoutSeconds=self.options.max_execution_seconds)
-            return {"StartAt": wait, "States": states}
-        return {"StartAt": body, "States": states}
+            states[start] = _callback({"t": "wait", "n": node.id}, result_path=result, nxt=body,
+                                      TimeoutSeconds=self.options.max_execution_seconds)
+        current = node.id
+        while current in self.successor:  # the chain that follows: D.current → R.next, no W
+            after = self.successor[current]
+            done = states[state_name("D", current)]
+            del done["End"]
+            done["Parameters"]["MessageBody"]["c"] = after  # not released by D.current
+            done["Next"] = self._body(self.plan.nodes[after], states)
+            current = after
+        return {"StartAt": start, "States": states}
 
     def _body(self, node: PlanNode, states: dict[str, Any]) -> str:
         if node.kind == "map":
             return self._map(node, states)
         if node.kind == "branch":
             return self._branch(node, states)
+        if node.kind == "gate":
+            return self._gate(node, states)
         return self._task(node, states, done=_done(node.id))
 
     def _run(self, node_id: str, task_key: str, nxt: str | None, item: bool = False) -> dict[str, Any]:
         metadata = self.plan.tasks[task_key]["metadata"]
-        body: dict[str, Any] = {"t": "run", "n": node_id, "a.$": "$$.State.RetryCount"}
+        # e: when the attempt began, so the dispatcher can keep alive a token whose message waited in the queue
+        body: dict[str, Any] = {"t": "run", "n": node_id, "a.$": "$$.State.RetryCount", "e.$": "$$.State.EnteredTime"}
         if item:
-            body["i.$"] = "$.i"
+            body["i.$"] = "$.i"  # the item's index; with batches, the batch's first item's
+            batch = self.plan.nodes[node_id].batch_size
+            if batch:
+                body["b"] = batch
+        elif node_id in self.links:
+            body["q"] = 1  # no W recorded it WAITING and QUEUED: the dispatcher records QUEUED
         # The task's own timeout is the pod's (counted from its start), a pod's wait to be scheduled is bounded by
         # the control plane (max_pending_seconds) and a wait for a free slot by nothing but the execution: so the
         # state's own bound is the execution's, and the heartbeat catches an attempt nobody answers for.
@@ -261,6 +306,26 @@ class _Compiler:
             states[run] = self._run(node.id, node.task, finish)  # type: ignore[arg-type]
         states[finish] = done
         return run
+
+    def _gate(self, node: PlanNode, states: dict[str, Any]) -> str:
+        gate = node.gate or {}
+        seconds = gate["seconds"]
+        if seconds > self.options.max_execution_seconds:
+            raise ValidationError(f"gate [{gate['name']}] waits {seconds}s, longer than an execution may run "
+                                  f"({self.options.max_execution_seconds}s); give it a shorter duration or timeout")
+        finish = state_name("D", node.id)
+        states[finish] = _done(node.id)
+        if gate["gate"] == "sleep":
+            del states[finish]["Parameters"]["MessageBody"]["r.$"]  # nothing ran: no result to pass on
+            sleep = state_name("S", node.id)
+            states[sleep] = {"Type": "Wait", "Seconds": seconds, "Next": finish}
+            return sleep
+        wait, failed = state_name("G", node.id), state_name("GF", node.id)
+        states[wait] = _callback({"t": "gate", "n": node.id}, result_path="$.r", nxt=finish, TimeoutSeconds=seconds,
+                                 Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": failed}])
+        states[failed] = _callback({"t": "gate_failed", "n": node.id, "e.$": "$.e"}, result_path=None, end=True,
+                                   TimeoutSeconds=self.options.gather_timeout_seconds)
+        return wait
 
     def _map(self, node: PlanNode, states: dict[str, Any]) -> str:
         choose, inline, distributed = (state_name(p, node.id) for p in ("K", "M", "DM"))
@@ -297,16 +362,26 @@ class _Compiler:
         for case in branch["cases"]:
             then = PlanNode.from_dict(case["then"])
             rule = self._rule(case["condition"], operands)
-            choices.append({**rule, "Next": self._task(then, states, done=_done(then.id, {"b": node.id}))})
+            choices.append({**rule, "Next": self._case(then, states, done=_done(then.id, {"b": node.id}))})
         if branch.get("else"):
             otherwise = PlanNode.from_dict(branch["else"])
-            default = self._task(otherwise, states, done=_done(otherwise.id, {"b": node.id}))
+            default = self._case(otherwise, states, done=_done(otherwise.id, {"b": node.id}))
         else:
             default = state_name("F", node.id)
             states[default] = {"Type": "Fail", "Error": "slipstream.ConditionalFailed",
                                "Cause": f"conditional [{branch['name']}] failed: {branch.get('else_fail')}"}
         states[choose] = {"Type": "Choice", "Choices": choices, "Default": default}
         return choose
+
+    def _case(self, node: PlanNode, states: dict[str, Any], done: dict[str, Any]) -> str:
+        """A case's states: a task's R/D, or for a subworkflow C (the dispatcher runs it as a child) → D."""
+        if node.kind != "subworkflow":
+            return self._task(node, states, done=done)
+        child, finish = state_name("C", node.id), state_name("D", node.id)
+        states[child] = _callback({"t": "child", "n": node.id}, result_path="$.r", nxt=finish,
+                                  TimeoutSeconds=self.options.max_execution_seconds)
+        states[finish] = done
+        return child
 
     def _rule(self, condition: dict[str, Any], operands: dict[str, int]) -> dict[str, Any]:
         if "and" in condition or "or" in condition:

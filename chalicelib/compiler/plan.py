@@ -13,19 +13,23 @@ from typing import Any
 
 from chalicelib.compiler.workflows import CompiledWorkflow
 from chalicelib.spec.entities import ref_key
+from chalicelib.spec.types import path_type
 
 
 @dataclass
 class PlanNode:
     id: str  # flattened: "n0", "n1.n0" (inside subworkflow n1)
-    kind: str  # task | map | branch
+    kind: str  # task | map | branch | gate | subworkflow (only as a conditional case)
     deps: list[str] = field(default_factory=list)
     task: str | None = None  # ref key of the task (task and map nodes)
     inputs: dict[str, Any] = field(default_factory=dict)  # name → binding over flattened ids
     mapped_inputs: list[str] = field(default_factory=list)
     concurrency: int | None = None
     min_success_ratio: float = 1.0
+    batch_size: int | None = None  # map items per pod (slipstream.map_task)
     branch: dict[str, Any] | None = None  # name, cases [{condition, then: PlanNode dict}], else, else_fail
+    gate: dict[str, Any] | None = None  # gate (sleep | signal | approve), name, seconds, type
+    closure: dict[str, Any] | None = None  # subworkflow (a conditional case calling one): its compiled closure
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, [], {})}
@@ -125,6 +129,8 @@ class _Flattener:
             return self._outputs_of(first)
         if node["kind"] == "workflow":
             return [v["name"] for v in self.compiled.spec_of(ref_key(node["workflow"]))["interface"]["outputs"]]
+        if node["kind"] == "gate":
+            return [] if node["gate"] == "sleep" else ["o0"]
         return [v["name"] for v in self.compiled.tasks[ref_key(node["task"])]["interface"]["outputs"]]
 
     def _node(self, node: dict[str, Any], flat_id: str, rewrite: Any) -> PlanNode:
@@ -138,19 +144,35 @@ class _Flattener:
                 "else": self._case_node(otherwise, f"{flat_id}-else", rewrite).to_dict() if otherwise else None,
                 "else_fail": node.get("else_fail"),
             })
+        if node["kind"] == "gate":
+            inputs = {name: rewrite(b) for name, b in node.get("inputs", {}).items()}
+            return PlanNode(flat_id, "gate", inputs=inputs,
+                            gate={k: node[k] for k in ("gate", "name", "seconds", "type")})
         task_key = ref_key(node["task"])
         inputs = _call_bindings(self.compiled.tasks[task_key], node, rewrite)
         if node["kind"] == "map":
             return PlanNode(flat_id, "map", task=task_key, inputs=inputs, mapped_inputs=list(node["mapped_inputs"]),
-                            concurrency=node["concurrency"], min_success_ratio=node["min_success_ratio"])
+                            concurrency=node["concurrency"], min_success_ratio=node["min_success_ratio"],
+                            batch_size=node.get("batch_size"))
         return PlanNode(flat_id, "task", task=task_key, inputs=inputs)
 
     def _case_node(self, node: dict[str, Any], flat_id: str, rewrite: Any) -> PlanNode:
         if node["kind"] == "workflow":
-            raise NotImplementedError("a conditional branch that calls a subworkflow")  # refused by check_remote
-        case = self._node(node, flat_id, rewrite)
+            case = self._subworkflow_case(node, flat_id, rewrite)
+        else:
+            case = self._node(node, flat_id, rewrite)
         case.deps = sorted(_deps(case))
         return case
+
+    def _subworkflow_case(self, node: dict[str, Any], flat_id: str, rewrite: Any) -> PlanNode:
+        """A case that calls a subworkflow cannot be inlined (its nodes would run whatever the condition says),
+        so it runs as a child execution of its own closure, as a dynamic task's graph does (asl: C)."""
+        key = ref_key(node["workflow"])
+        spec = self.compiled.spec_of(key)
+        closure = {**self.compiled.closure(), "workflow": spec,
+                   "subworkflows": {k: v for k, v in self.compiled.subworkflows.items() if k != key}}
+        return PlanNode(flat_id, "subworkflow", inputs=_call_bindings(spec, node, rewrite), closure=closure)
+
 
 
 def _call_bindings(callee: dict[str, Any], node: dict[str, Any], rewrite: Any) -> dict[str, Any]:
@@ -170,6 +192,8 @@ def _rewrite(binding: Any, inputs: dict[str, Any], produced: dict[str, dict[str,
         return inputs[binding["input"]]
     if "promise" in binding:
         return produced[binding["promise"]["node"]][binding["promise"]["output"]]
+    if "attr" in binding:
+        return {"attr": {"of": _rewrite(binding["attr"]["of"], inputs, produced), "path": binding["attr"]["path"]}}
     if "list" in binding:
         return {"list": [_rewrite(b, inputs, produced) for b in binding["list"]]}
     if "map" in binding:
@@ -190,6 +214,8 @@ def _rewrite_condition(condition: dict[str, Any], rewrite: Any) -> dict[str, Any
 def _sources(binding: Any) -> list[str]:
     if "promise" in binding:
         return [binding["promise"]["node"]]
+    if "attr" in binding:
+        return _sources(binding["attr"]["of"])
     items = binding.get("list") or list((binding.get("map") or {}).values())
     return [s for b in items for s in _sources(b)]
 
@@ -234,14 +260,19 @@ def branch_operands(node: PlanNode) -> list[Any]:
 
 def binding_type(plan: ExecutionPlan, binding: Any) -> Any:
     """The literal type a binding reads (None for constants and collections)."""
+    if "attr" in binding:
+        base = binding_type(plan, binding["attr"]["of"])
+        return None if base is None else path_type(base, binding["attr"]["path"])
     if "input" in binding:
         return plan.input_types[binding["input"]]
     if "promise" not in binding:
         return None
     node = plan.nodes[binding["promise"]["node"]]
+    if node.kind == "gate":
+        return node.gate["type"]  # type: ignore[index]
     if node.kind == "branch":
         first = node.branch["cases"][0]["then"]  # type: ignore[index]
-        task = plan.tasks[first["task"]]
+        task = first["closure"]["workflow"] if first.get("closure") else plan.tasks[first["task"]]
     else:
         task = plan.tasks[node.task]  # type: ignore[index]
     outputs = {v["name"]: v["type"] for v in task["interface"]["outputs"]}

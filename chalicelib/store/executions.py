@@ -10,6 +10,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.errors import NotFoundError
+from chalicelib.events import Outbox, PhaseChange, micros, node_change
 from chalicelib.store.models import Models
 from chalicelib.store.pagination import decode_token, encode_token
 
@@ -32,8 +33,9 @@ def _condition_failed(exc: Exception) -> bool:
 
 
 class ExecutionStore:
-    def __init__(self, models: Models) -> None:
+    def __init__(self, models: Models, events: Outbox | None = None) -> None:
         self.models = models
+        self.events = events or Outbox()  # every write that moves a phase adds its change (chalicelib.events)
 
     # executions
 
@@ -52,6 +54,7 @@ class ExecutionStore:
             if _condition_failed(exc):
                 return self.get(project, domain, name), False
             raise
+        self.events.add(PhaseChange(project, domain, name, "QUEUED", PHASE_RANK["QUEUED"], micros(now)))
         return item, True
 
     def get(self, project: str, domain: str, name: str) -> Any:
@@ -67,12 +70,15 @@ class ExecutionStore:
         actions = [Execution.phase.set(phase), Execution.phase_rank.set(rank),
                    Execution.phase_key.set(f"{record.project}#{record.domain}#{phase}")]
         actions += [getattr(Execution, k).set(v) for k, v in fields.items()]
+        previous, now = record.phase, utcnow()
         try:
             record.update(actions=actions, condition=Execution.phase_rank < rank)
         except UpdateError as exc:
             if _condition_failed(exc):
                 return False
             raise
+        self.events.add(PhaseChange(record.project, record.domain, record.name, phase, rank, micros(now),
+                                    previous_phase=previous))
         return True
 
     def set_fields(self, record: Any, **fields: Any) -> None:
@@ -123,19 +129,25 @@ class ExecutionStore:
         Node = self.models.NodeExecution
         item = Node(pk=execution_key, sk=node_id)
         actions = [getattr(Node, k).set(v) for k, v in fields.items()]
-        condition = None
-        if phase is not None:
-            rank = NODE_RANK[phase]
-            actions += [Node.phase.set(phase), Node.phase_rank.set(rank)]
-            condition = Node.phase_rank.does_not_exist() | (Node.phase_rank < rank)
-            if phase in ("RUNNING", "QUEUED"):
-                condition = Node.phase_rank.does_not_exist() | (Node.phase_rank <= rank)
-        try:
-            item.update(actions=actions, condition=condition)
+        if phase is None:
+            item.update(actions=actions)
+            return True
+        rank = NODE_RANK[phase]
+        actions += [Node.phase.set(phase), Node.phase_rank.set(rank)]
+        condition = Node.phase_rank.does_not_exist() | (Node.phase_rank < rank)
+        if phase in ("RUNNING", "QUEUED"):  # a retry's next attempt: the same phase again, and no new event
+            condition = Node.phase_rank.does_not_exist() | (Node.phase_rank <= rank)
+        now = utcnow()
+        try:  # through the table connection: Model.update returns the new item only, and the event needs the old
+            old = item._get_connection().update_item(execution_key, range_key=node_id, actions=actions,
+                                                     condition=condition, return_values="ALL_OLD")
         except UpdateError as exc:
             if _condition_failed(exc):
                 return False
             raise
+        previous = old.get("Attributes", {}).get("phase", {}).get("S")
+        if previous != phase:
+            self.events.add(node_change(execution_key, node_id, phase, rank, now, previous))
         return True
 
     def claim_wait_token(self, execution_key: str, node_id: str, token: str) -> bool:
@@ -178,6 +190,46 @@ class ExecutionStore:
         except UpdateError as exc:
             if not _condition_failed(exc):
                 raise
+
+    # joins: one write per finished dependency, never a re-read of the others
+
+    def wait_on_deps(self, execution_key: str, node_id: str, token: str, **fields: Any) -> Any | None:
+        """Store a node's wait token (WAITING) and return the record as written, finished dependencies
+        included; None if the node has moved past WAITING (a redelivered wait message)."""
+        Node = self.models.NodeExecution
+        item = Node(pk=execution_key, sk=node_id)
+        actions = [Node.wait_token.set(token), Node.phase.set("WAITING"), Node.phase_rank.set(NODE_RANK["WAITING"])]
+        actions += [getattr(Node, k).set(v) for k, v in fields.items()]
+        now = utcnow()
+        try:
+            item.update(actions=actions, condition=Node.phase_rank.does_not_exist())
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return self.node(execution_key, node_id)
+            raise
+        self.events.add(node_change(execution_key, node_id, "WAITING", NODE_RANK["WAITING"], now))  # as update_node
+        return item
+
+    def add_finished_deps(self, execution_key: str, node_id: str, deps: set[str]) -> Any | None:
+        """Add `deps` to the succeeded dependencies of a node that is waiting (or beyond), in one update, and
+        return its record as written; None if its wait has not been stored yet (it reads the dependencies'
+        phases itself when it is). A set: a redelivered message adds nothing twice."""
+        Node = self.models.NodeExecution
+        item = Node(pk=execution_key, sk=node_id)
+        try:
+            item.update(actions=[Node.finished_deps.add(deps)], condition=Node.phase_rank.exists())
+        except UpdateError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        return item
+
+    def add_gathered(self, execution_key: str, node_id: str, chunk: str) -> int:
+        """Note that a map's item chunk is gathered; how many chunks are (a set: repeating a chunk counts once)."""
+        Node = self.models.NodeExecution
+        item = Node(pk=execution_key, sk=node_id)
+        item.update(actions=[Node.gathered.add({chunk})])
+        return len(item.gathered or ())
 
 
 def execution_view(record: Any) -> dict[str, Any]:

@@ -8,8 +8,10 @@ import sys
 import click
 
 from slipstream.cli.compile import compile_command
+from slipstream.cli.console import console
 from slipstream.cli.deploy import deploy, teardown
 from slipstream.cli.executions import execution, get_execution, get_executions, logs
+from slipstream.cli.gates import approve, signal
 from slipstream.cli.get import create, get
 from slipstream.cli.launch import launch
 from slipstream.cli.launchplan import launchplan
@@ -26,11 +28,13 @@ def cli() -> None:
 
 
 for command in (run, register, get, create, execution, logs, sandbox, serialize, compile_command, deploy,
-                teardown, launch):
+                teardown, launch, console):
     cli.add_command(command)
 cli.add_command(launchplan)
 get.add_command(get_executions)
 get.add_command(get_execution)
+execution.add_command(signal)
+execution.add_command(approve)
 
 
 def main(argv: list[str] | None = None) -> None:

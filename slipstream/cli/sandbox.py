@@ -52,6 +52,7 @@ def start() -> None:
     current = sandbox_status()
     if current.phase == "running" and current.state:
         click.echo(f"sandbox is running: {current.state['api_url']}")
+        click.echo(f"console: {current.state['api_url']}/console/index.html")
         return
     process = None
     if current.phase == "stopped":
@@ -66,6 +67,7 @@ def start() -> None:
         click.echo(f"sandbox is {current.phase} (pid {current.pid}); waiting for it")
     state = _wait_until_running(process)
     click.echo(f"sandbox started: {_describe_running(state)}")
+    click.echo(f"console: {state['api_url']}/console/index.html (no login)")
 
 
 def _wait_until_running(process: subprocess.Popen[bytes] | None) -> dict[str, Any]:
@@ -160,6 +162,35 @@ def status(as_json: bool, timeout: float) -> None:
         sys.exit(EXIT_STOPPED if current.phase == "stopped" else EXIT_NOT_READY)
 
 
+def _shown_raw(records: list[dict[str, Any]], as_json: bool, none_yet: str) -> bool:
+    """Print the records as JSON lines (--json), or say there are none yet; False if they are still to show."""
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record))
+    elif not records:
+        click.echo(none_yet)
+    return as_json or not records
+
+
+@sandbox.command("events")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, as recorded.")
+def events(as_json: bool) -> None:
+    """Show every phase change event the sandbox's control plane put on its EventBridge bus, in the order of the
+    changes (by sequence, then rank; chalicelib.events describes them)."""
+    from slipstream.config import sandbox_dir
+    from slipstream.sandbox.phase_events import FILE_NAME, read_records
+
+    records = read_records(sandbox_dir() / FILE_NAME)
+    if _shown_raw(records, as_json, "no events yet: every execution's and node's phase change is recorded as it "
+                  "happens"):
+        return
+    for record in records:
+        node = f" node {record['node']}" if record.get("node") else ""
+        moved = f"{record['previous_phase']} → " if record.get("previous_phase") else ""
+        click.echo(f"{record.get('time') or ''}  {record['project']}/{record['domain']}/{record['execution']}"
+                   f"{node}: {moved}{record['phase']}")
+
+
 @sandbox.command("notifications")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, as recorded.")
 def notifications(as_json: bool) -> None:
@@ -168,12 +199,8 @@ def notifications(as_json: bool) -> None:
     from slipstream.sandbox.notifications import FILE_NAME, read_records
 
     records = read_records(sandbox_dir() / FILE_NAME)
-    if as_json:
-        for record in records:
-            click.echo(json.dumps(record))
-        return
-    if not records:
-        click.echo("no notifications yet: a launch plan's notifications are recorded when its executions end")
+    if _shown_raw(records, as_json, "no notifications yet: a launch plan's notifications are recorded when its "
+                  "executions end"):
         return
     for record in records:
         target = ", ".join(record["to"]) if record.get("to") else record.get("topic")

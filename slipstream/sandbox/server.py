@@ -2,8 +2,9 @@
 
 moto's server (127.0.0.1, a free port) plays DynamoDB, S3, SQS, SNS, EventBridge and Step Functions with
 state machines really executed; the Chalice app is served locally on another free port; worker threads
-play the event sources AWS would drive. `Sandbox` runs in-process (the tests use it directly);
-`python -m slipstream.sandbox` runs one in the background for `slipstream sandbox start`.
+play the event sources AWS would drive, and record the notifications and phase change events it sends.
+`Sandbox` runs in-process (the tests use it directly); `python -m slipstream.sandbox` runs one in the
+background for `slipstream sandbox start`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
 from chalicelib.dispatch.pods import PodConfig
 from chalicelib.errors import ConflictError
@@ -29,8 +32,11 @@ from slipstream.sandbox import moto_compat
 from slipstream.sandbox.api_server import ApiServer
 from slipstream.sandbox.infra import create_resources
 from slipstream.sandbox.launcher import LocalProcessLauncher, sandbox_env
+from slipstream.sandbox.logs import PhaseLog
 from slipstream.sandbox.notifications import FILE_NAME as NOTIFICATIONS_FILE
 from slipstream.sandbox.notifications import NotificationRecorder
+from slipstream.sandbox.phase_events import FILE_NAME as EVENTS_FILE
+from slipstream.sandbox.phase_events import EventRecorder
 from slipstream.sandbox.workers import DispatchWorker, StatusPoller, scheduler_worker
 
 DEFAULT_PROJECT = "default"
@@ -45,6 +51,20 @@ def machine_task_slots() -> int:
     return 2 * (os.cpu_count() or 1)
 
 
+class SharedSession(boto3.session.Session):
+    """One boto3 session for all of the sandbox's clients. Every new session parses botocore's endpoint rules
+    and each service's model again, which was most of the sandbox's start (a dozen clients, 0.3–0.8 s each).
+    Sessions are not thread-safe, and a client may be made late from any thread: one at a time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return super().client(*args, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -53,7 +73,7 @@ def free_port() -> int:
 
 class Sandbox:
     def __init__(self, home: Path | None = None, stack: str = STACK, region: str = REGION,
-                 **settings: Any) -> None:
+                 task_runner: str | None = None, **settings: Any) -> None:
         import tempfile
 
         self.home = home or Path(tempfile.mkdtemp(prefix="slipstream-sandbox-"))
@@ -61,6 +81,7 @@ class Sandbox:
         self.region = region
         self.workers: list[Any] = []
         self.overrides = settings  # Settings fields to change, e.g. low limits to exercise splitting
+        self.task_runner = task_runner  # warm or fresh; None: $SLIPSTREAM_SANDBOX_TASK_RUNNER, else warm
         self.launcher: Any = None
         self._moto: Any = None
         self._api: ApiServer | None = None
@@ -68,11 +89,14 @@ class Sandbox:
         self.services: Services | None = None
         self.api_url = ""
         self.endpoint_url = ""
+        self.session: SharedSession | None = None
+        self._clients: dict[str, Any] = {}
 
     def start(self) -> Sandbox:
         from moto.server import ThreadedMotoServer
 
         moto_compat.apply()
+        self.session = SharedSession(*LOCAL_CREDENTIALS)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # dumps every failed state
         moto_port = free_port()
@@ -86,7 +110,7 @@ class Sandbox:
             Settings.for_stack(self.stack, region=self.region, endpoint_url=self.endpoint_url),
             **{"heartbeat_seconds": 60, "timeout_slack_seconds": 2, "max_running_tasks": machine_task_slots(),
                **self.overrides})
-        create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns")},
+        create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns", "events")},
                          self.stack, self.region)
         heartbeat = self.settings.pod_heartbeat_seconds
         self.launcher = LocalProcessLauncher(
@@ -96,9 +120,10 @@ class Sandbox:
             heartbeat_token=lambda token: self.services.dispatcher.heartbeat_token(token),
             save_error=lambda *error: self.services.dispatcher.save_attempt_error(*error),
             max_pending_seconds=self.settings.max_pending_seconds, heartbeat_interval=heartbeat,
-            max_running=self.settings.max_running_tasks,
+            max_running=self.settings.max_running_tasks, task_runner=self.task_runner,
             logs_dir=self.home / "pods", env=sandbox_env(self.endpoint_url, self.region))
-        self.services = Services.build(self.settings, launcher=self.launcher)
+        self.services = Services.build(self.settings, session=self.session, launcher=self.launcher)
+        self.services.events.publisher = PhaseLog(self.services.events.publisher)  # see slipstream.sandbox.logs
         with contextlib.suppress(ConflictError):
             self.services.metadata.create_project(DEFAULT_PROJECT, "The sandbox's default project")
         self._serve_api()
@@ -113,14 +138,19 @@ class Sandbox:
         self.workers.append(StatusPoller(sfn, self.services.status))
         self.workers.append(NotificationRecorder(sqs, self.client("sns"), self.settings.events_topic_arn,
                                                  self.home / NOTIFICATIONS_FILE))
+        if self.settings.events_bus_name:  # empty: the control plane publishes no events, so none to record
+            self.workers.append(EventRecorder(sqs, self.client("events"), self.settings.events_bus_name,
+                                              self.home / EVENTS_FILE))
         self.workers.append(scheduler_worker(self.services))
         for worker in self.workers:
             worker.start()
 
     def client(self, service: str) -> Any:
-        """A boto3 client of the sandbox's AWS (moto's server)."""
+        """A boto3 client of the sandbox's AWS (moto's server), one per service (clients are thread-safe)."""
         assert self.settings is not None, "start() the sandbox first"
-        return aws_client(self.settings, service)
+        if service not in self._clients:
+            self._clients[service] = aws_client(self.settings, service, self.session)
+        return self._clients[service]
 
     def _configure_moto(self, config: dict[str, Any]) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/config", data=json.dumps(config).encode(),
@@ -141,10 +171,18 @@ class Sandbox:
         return {"api_url": self.api_url, "aws_endpoint_url": self.endpoint_url, "stack": self.stack,
                 "region": self.region, "project": DEFAULT_PROJECT, "domain": "development"}
 
-    def stop(self) -> None:
+    def stop(self, process_ends: bool = False) -> None:
         """Stop taking requests, then the workers and task processes, then moto: about a second (a worker
         finishes its step; a dispatcher's SQS receive waits 1 s). Joins share one bound; the threads are
-        daemons, so one stuck in a call cannot hold the process."""
+        daemons, so one stuck in a call cannot hold the process. When the process ends right after
+        (`process_ends`, as `serve`'s does), only the task processes, which would outlive it, are stopped:
+        the servers and threads end with it, a second sooner (the joins; moto's shutdown waits out a 0.5 s poll)."""
+        if process_ends:
+            for worker in self.workers:
+                worker.stop()
+            if self.launcher is not None:
+                self.launcher.shutdown()
+            return
         if self._api is not None:
             self._api.stop()
         for worker in self.workers:
@@ -172,7 +210,10 @@ def serve(state_dir: Path) -> None:
     import signal
 
     from slipstream.config import PID_FILE, STATE_FILE
+    from slipstream.sandbox.logs import configure
 
+    began = time.monotonic()
+    log = configure()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -183,9 +224,16 @@ def serve(state_dir: Path) -> None:
     try:
         sandbox.start()
         _write_json(state_dir / STATE_FILE, {**sandbox.describe(), "pid": os.getpid()})
+        log.info(f"sandbox started: {sandbox.api_url}", extra={
+            **sandbox.describe(), "pid": os.getpid(), "seconds": round(time.monotonic() - began, 3)})
         stop.wait()
+        log.info("sandbox stopping")
+    except Exception:
+        log.exception("sandbox failed")
+        raise
     finally:
-        sandbox.stop()
+        sandbox.stop(process_ends=True)  # __main__ ends the process next
+        log.info("sandbox stopped")
         for name in (STATE_FILE, PID_FILE):
             (state_dir / name).unlink(missing_ok=True)
 

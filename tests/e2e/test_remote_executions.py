@@ -242,3 +242,13 @@ def _messages(sandbox, url: str) -> list[dict]:
         if not batch:
             return found
         found += [json.loads(m["Body"]) for m in batch]
+
+
+def test_a_batched_map_runs_its_items_in_few_pods_each_item_with_its_own_outcome(runner):
+    execution = runner.run("batched_map.batched_inverses", {"xs": list(range(50))})
+    assert execution["phase"] == "SUCCEEDED", execution.get("error")
+    assert execution["outputs"]["o0"] == [None] + [1 / x for x in range(1, 50)]
+    nodes = runner.nodes(execution["id"]["name"])
+    assert nodes["n0.0"]["phase"] == "FAILED"  # its batch's other nine items succeeded all the same
+    assert all(nodes[f"n0.{i}"]["phase"] == "SUCCEEDED" for i in range(1, 50))
+    assert {n for n, v in nodes.items() if v.get("pod")} == {f"n0.{i}" for i in range(0, 50, 10)}  # 5 pods

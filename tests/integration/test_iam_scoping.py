@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 README = Path(__file__).resolve().parents[2] / "README.md"
 REGION, API_ID, STAGE = "eu-west-1", "a1b2c3d4e5", "api"
 HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
-PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
+PUBLIC = {"/api/v1/health", "/api/v1/openapi.json", "/console", "/console/{asset}"}  # the console's files hold no data
 ADMIN_ONLY = {("POST", "/api/v1/projects"), ("GET", "/api/v1/projects"),
               ("POST", "/api/v1/projects/{project}/provision")}
 # Scopes the policy must refuse; name and version are chosen so that `.../ml/development` appears in paths of
@@ -58,7 +58,7 @@ def routes() -> list[tuple[str, str]]:
 
 
 def concrete(path: str, project: str, domain: str) -> str:
-    values = {"project": project, "domain": domain, "name": "ml", "version": "development"}
+    values = {"project": project, "domain": domain, "name": "ml", "version": "development", "signal": "ml"}
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 
 

@@ -13,15 +13,17 @@ from openapi_spec_validator import validate
 
 import app
 from chalicelib.executions import EXECUTION_NAME
+from chalicelib.gates import SIGNAL_NAME
 from chalicelib.spec import identifiers as ids
 
-PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
+PUBLIC = {"/api/v1/health", "/api/v1/openapi.json", "/console", "/console/{asset}"}  # console files: no data
 ERROR_STATUSES = {"400", "404", "409", "413"}
 # Routes that act on no project's data, or on a whole project: an administrator's (see the README's policy).
 UNSCOPED = PUBLIC | {"/api/v1/projects", "/api/v1/projects/{project}", "/api/v1/projects/{project}/provision"}
 # What the server enforces (chalicelib.spec.identifiers, chalicelib.executions, app.NODE_PATH), as documented.
 NAMES = {"project": (ids.PROJECT_PATTERN, 40), "domain": (ids.DOMAIN_PATTERN, 20), "name": (ids.NAME_PATTERN, 200),
-         "version": (ids.VERSION_PATTERN, 128), "execution": (EXECUTION_NAME, 40), "node": (app.NODE_PATH, 1024)}
+         "version": (ids.VERSION_PATTERN, 128), "execution": (EXECUTION_NAME, 40), "node": (app.NODE_PATH, 1024),
+         "signal": (SIGNAL_NAME, 64)}
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +154,7 @@ def test_every_route_of_a_projects_data_has_project_and_domain_in_its_path():
 
 
 def test_path_parameters_state_the_name_patterns_the_server_enforces(document):
-    kinds = {"project": "project", "domain": "domain", "version": "version"}
+    kinds = {"project": "project", "domain": "domain", "version": "version", "signal": "signal"}
     for path, method, op in _operations(document):
         for parameter in (_resolve(document, p) for p in op.get("parameters", [])):
             if parameter["in"] == "path":

@@ -7,8 +7,10 @@ Two parts live here, both thin:
   page makes goes to the JSON API, which is IAM-authorized on AWS (`slipstream console` signs them).
 - Two aggregate reads, so that each view of the page costs one API request however large the workflow:
   an execution with its graph and every node execution (`/executions/…/{name}/graph`), and a launch plan
-  with the inputs a launch form needs (`/launch_plans/…/{version}/form`). The graph of a workflow version
-  never changes, so it is derived once per version and kept in a small in-process cache.
+  with the inputs a launch form needs and the name's active version (`/launch_plans/…/{version}/form`, which
+  the launch plan page reads too). The graph of a workflow version never changes, so it is derived once per
+  version and kept in a small in-process cache. A gate node carries its gate (kind, signal name, value type),
+  so the execution page can answer it (POST …/signals/{name}) without another read.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ def workflow_graph(workflow: dict[str, Any]) -> dict[str, Any]:
     ids = {node["id"] for node in workflow["nodes"]}
     for node in workflow["nodes"]:
         entity = node.get("task") or node.get("workflow") or {}
-        nodes.append({"id": node["id"], "kind": node["kind"], "entity": entity.get("name") or node.get("name")})
+        shown = {"id": node["id"], "kind": node["kind"], "entity": entity.get("name") or node.get("name")}
+        if node["kind"] == "gate":
+            shown["gate"] = {"gate": node["gate"], "name": node.get("name"), "type": node.get("type")}
+        nodes.append(shown)
         edges.extend([source, node["id"]] for source in sorted(node_sources(node) & ids))
     return {"nodes": nodes, "edges": edges}
 
@@ -54,9 +59,12 @@ def workflow_graph(workflow: dict[str, Any]) -> dict[str, Any]:
 class Console:
     """The console's aggregate reads over the execution and registration services."""
 
-    def __init__(self, executions: Any, registration: Any) -> None:
+    def __init__(self, executions: Any, registration: Any, activation: Any = None) -> None:
+        """`activation`: what answers `active_version(project, domain, name)` (chalicelib.schedules); None reads
+        it from the registration's entities table without the Scheduler client, which this read never needs."""
         self.executions = executions
         self.registration = registration
+        self._activation = activation
         self._graph = functools.lru_cache(maxsize=256)(self._load_graph)
 
     def _load_graph(self, project: str, domain: str, name: str, version: str) -> dict[str, Any]:
@@ -86,5 +94,15 @@ class Console:
                            "default": defaults.get(key, variable.get("default")), "fixed": key in fixed,
                            "value": fixed.get(key),
                            "required": key not in fixed and not has_default})
-        return {"launch_plan": plan, "workflow": spec["workflow"], "inputs": fields}
+        return {"launch_plan": plan, "workflow": spec["workflow"], "inputs": fields,
+                "active_version": self.active_version(project, domain, name)}
+
+    def active_version(self, project: str, domain: str, name: str) -> str | None:
+        """The launch plan name's active version (None: no version is active)."""
+        if self._activation is None:
+            from chalicelib.schedules.activation import ActivationService
+
+            self._activation = ActivationService(self.registration.metadata.models.Entity, self.registration, None,
+                                                 stack="", target_arn="", role_arn="")
+        return self._activation.active_version(project, domain, name)
 

@@ -132,13 +132,24 @@
       ${rows(iface.outputs || [], "out")}</table>`;
   }
 
+  function activeBadge(active, version) {
+    if (active === version) return `<span class="badge active" id="active-badge" data-active="yes">active</span>`;
+    return `<span class="badge" id="active-badge" data-active="no">${active ?
+      `inactive · active version ${esc(active)}` : "inactive · no version is active"}</span>`;
+  }
+
   async function entity(p, d, kind, name, version) {
-    const e = await api(`${KIND[kind][1]}/${p}/${d}/${enc(name)}/${enc(version)}`);
+    // a launch plan's page reads its form answer: the plan and the name's active version in one request
+    const form = kind === "launch_plans" ? await api(`launch_plans/${p}/${d}/${enc(name)}/${enc(version)}/form`) : null;
+    const e = form ? form.launch_plan : await api(`${KIND[kind][1]}/${p}/${d}/${enc(name)}/${enc(version)}`);
     const spec = e.spec;
     let extra = "";
     if (kind === "launch_plans") {
-      extra = `<div class="actions"><a class="button" id="launch" href="#/p/${p}/${d}/launch/${enc(name)}/${
-        enc(version)}">Launch…</a><button id="activate">Activate this version</button>
+      extra = `<p>${activeBadge(form.active_version, version)}${form.active_version && form.active_version !== version ?
+        ` <a href="#/p/${p}/${d}/launch_plans/${enc(name)}/${enc(form.active_version)}">open the active version</a>`
+        : ""}</p><div class="actions"><a class="button" id="launch" href="#/p/${p}/${d}/launch/${enc(name)}/${
+        enc(version)}">Launch…</a><button id="activate" ${
+        form.active_version === version ? "disabled" : ""}>Activate this version</button>
         <button id="deactivate">Deactivate</button></div>
         <p>Workflow <a href="#/p/${p}/${d}/workflows/${enc(spec.workflow.name)}/${enc(spec.workflow.version)}">${
         esc(spec.workflow.name)}@${esc(spec.workflow.version)}</a>; schedule ${esc(spec.schedule ?
@@ -152,7 +163,7 @@
       ${extra}<details><summary>Spec (JSON)</summary>${json(spec)}</details><p id="action-result"></p>`;
     if (kind === "launch_plans") {
       const result = document.getElementById("action-result");
-      const act = (path, body) => post(path, body).then((r) => { result.textContent = JSON.stringify(r); })
+      const act = (path, body) => post(path, body).then(() => route())
         .catch((err) => { result.innerHTML = `<span class="error">${esc(err.message)}</span>`; });
       document.getElementById("activate").onclick = () => act(`launch_plans/${p}/${d}/${enc(name)}/activate`,
         { version });
@@ -196,7 +207,32 @@
   }
 
   // ---- one execution -------------------------------------------------------------------------------------
-  const parentOf = (nodeId) => nodeId.split("/")[0].replace(/\.\d+$/, "");
+  /* Node execution ids nest: `n2.3` is item 3 of map n2, `n1/n0` a dynamic child of n1, `n0.n1` node n1 of
+     subworkflow n0 (which has no record of its own); the graph draws the top-level id. */
+  const parentOf = (nodeId) => nodeId.split(/[./]/)[0];
+  /* A node with no record of its own (a subworkflow) takes its phase from what ran inside it. */
+  function rollup(phases, executionPhase) {
+    if (!phases.length) return undefined;
+    if (phases.some((x) => x === "FAILED" || x === "TIMED_OUT")) return "FAILED";
+    if (phases.some((x) => !TERMINAL.includes(x))) return "RUNNING";
+    if (phases.every((x) => x === "SUCCEEDED")) return TERMINAL.includes(executionPhase) ? "SUCCEEDED" : "RUNNING";
+    return phases.includes("ABORTED") ? "ABORTED" : "SUCCEEDED";
+  }
+  /* The direct children of `id` (record or not), each {node_id, phase, ...record}. */
+  function childrenOf(nodes, id, executionPhase) {
+    const byKey = new Map();
+    for (const c of nodes) {
+      const sep = c.node_id[id.length];
+      if (c.node_id.length <= id.length || !c.node_id.startsWith(id) || (sep !== "." && sep !== "/")) continue;
+      const rest = c.node_id.slice(id.length + 1);
+      const cut = rest.search(/[./]/);
+      const key = id + sep + (cut < 0 ? rest : rest.slice(0, cut));
+      if (!byKey.has(key)) byKey.set(key, { own: null, inner: [] });
+      if (cut < 0) byKey.get(key).own = c; else byKey.get(key).inner.push(c.phase);
+    }
+    return [...byKey].map(([key, { own, inner }]) => own || { node_id: key, phase: rollup(inner, executionPhase),
+      attempts: 0 });
+  }
 
   async function execution(p, d, name, query) {
     const mine = generation;
@@ -225,8 +261,10 @@
       });
     }
     function showError(err) { document.getElementById("x-error").textContent = err.message; }
+    let drawnPhase = null;  // what the page shows; a gate's answer may fetch the end before the page draws it
     function draw() {
       const { execution: x, nodes } = state.data;
+      drawnPhase = x.phase;
       document.getElementById("x-phase").innerHTML = phase(x.phase);
       document.getElementById("terminate").disabled = TERMINAL.includes(x.phase);
       document.getElementById("x-meta").innerHTML = `workflow <a href="#/p/${p}/${d}/workflows/${enc(x.workflow.name)}/${
@@ -237,7 +275,13 @@
       document.getElementById("x-error").innerHTML = x.error ? `${esc(x.error.code)}: ${esc(x.error.message)}${
         failed ? ` — node <a href="${base}?tab=${tab}&node=${enc(failed.node_id)}">${esc(failed.node_id)}</a>` : ""}` : "";
       if (tab === "graph") {
+        const inner = new Map();
+        for (const n of nodes) {
+          const top = parentOf(n.node_id);
+          if (top !== n.node_id) (inner.get(top) || inner.set(top, []).get(top)).push(n.phase);
+        }
         const phases = new Map(nodes.filter((n) => n.node_id === parentOf(n.node_id)).map((n) => [n.node_id, n.phase]));
+        for (const [top, list] of inner) if (!phases.has(top)) phases.set(top, rollup(list, x.phase));
         SlipGraph.paint(state.groups, phases, state.selected);
       } else if (tab === "timeline") {
         main.innerHTML = timeline(nodes, x);
@@ -261,7 +305,7 @@
     if (state.selected) showNode(p, d, name, state, mine);
     if (!TERMINAL.includes(first.execution.phase)) {
       every(REFRESH_MS, () => {
-        if (state.data && TERMINAL.includes(state.data.execution.phase)) return;
+        if (TERMINAL.includes(drawnPhase)) return;
         refresh().catch((err) => status(err.message));
       });
     }
@@ -296,21 +340,113 @@
     }).join("")}<p class="muted">${duration(new Date(t0).toISOString(), new Date(t1).toISOString())} in all</p></div>`;
   }
 
+  const GATE_WAITS = (x, n) => !TERMINAL.includes(x.phase) && !(n && TERMINAL.includes(n.phase));
+
+  /* A signal or approval gate that still waits gets a form: a value input typed by the gate's type, or
+     approve / reject. The value may come before the gate is reached; the API keeps it until then. */
+  function gateForm(g) {
+    if (g.gate === "approve") {
+      return `<div class="gate" data-gate="${esc(g.name)}"><p>Approval <b>${esc(g.name)}</b> waits</p><div class="actions">
+        <button id="gate-approve">Approve</button><button class="danger" id="gate-reject">Reject</button></div>
+        <p id="gate-result"></p></div>`;
+    }
+    const simple = g.type && g.type.simple;
+    const input = simple === "boolean" ? `<select id="gate-value"><option>true</option><option>false</option></select>`
+      : ["integer", "float"].includes(simple) ? `<input id="gate-value" type="number" step="${simple === "integer" ? 1 : "any"}">`
+      : simple ? `<input id="gate-value" type="text" placeholder="${esc(simple)}">`
+      : `<textarea id="gate-value" rows="3" placeholder="JSON"></textarea>`;
+    return `<form class="gate launch" data-gate="${esc(g.name)}" id="gate-form"><p>Signal <b>${esc(g.name)}</b> waits
+      for a value</p><label for="gate-value">value: ${esc(typeText(g.type))}</label>${input}
+      <div class="actions"><button id="gate-submit" type="submit">Send</button></div><p id="gate-result"></p></form>`;
+  }
+
+  function wireGate(p, d, name, g, after) {
+    const result = document.getElementById("gate-result");
+    const send = (value) => post(`executions/${p}/${d}/${enc(name)}/signals/${enc(g.name)}`, { value })
+      .then((r) => { result.textContent = `sent ${JSON.stringify(r.value)}`; after(); })
+      .catch((err) => { result.innerHTML = `<span class="error">${esc(err.message)}</span>`; });
+    if (g.gate === "approve") {
+      document.getElementById("gate-approve").onclick = () => send(true);
+      document.getElementById("gate-reject").onclick = () => send(false);
+      return;
+    }
+    document.getElementById("gate-form").onsubmit = (event) => {
+      event.preventDefault();
+      let value;
+      try { value = fieldValue({ type: g.type }, document.getElementById("gate-value").value); } catch (err) {
+        result.innerHTML = `<span class="error">not ${esc(typeText(g.type))}: ${esc(err.message)}</span>`;
+        return;
+      }
+      send(value);
+    };
+  }
+
+  const childKey = (id) => id.slice(id.search(/[./][^./]*$/) + 1);
+  function byItem(a, b) {
+    const ia = Number(a.node_id.split(".").pop()), ib = Number(b.node_id.split(".").pop());
+    return Number.isNaN(ia) || Number.isNaN(ib) ? a.node_id.localeCompare(b.node_id, "en", { numeric: true }) : ia - ib;
+  }
+
+  /* Map items, dynamic children and a subworkflow's nodes, opened in place: a chip per map item (failures
+     listed), a row per other child; each opens in this panel like a node of the graph. */
+  function childrenView(children) {
+    const kind = children.length && children.every((c) => /\.\d+$/.test(c.node_id)) ? "map" : "other";
+    if (!children.length) return "";
+    const counts = {};
+    children.forEach((c) => { counts[c.phase] = (counts[c.phase] || 0) + 1; });
+    const summary = `<p>${children.length} ${kind === "map" ? "items" : "children"}: ${Object.entries(counts)
+      .map(([k, v]) => `${v} ${esc(k)}`).join(", ")}</p>`;
+    const sorted = [...children].sort(byItem);
+    if (kind === "map") {
+      const shown = sorted.slice(0, 400);
+      const failures = sorted.filter((c) => c.error || ["FAILED", "TIMED_OUT"].includes(c.phase));
+      return `${summary}<div class="chips" id="children">${shown.map((c) => `<a class="chip p-${esc(c.phase)}"
+        data-child="${esc(c.node_id)}" title="${esc(c.node_id)} ${esc(c.phase)}">${esc(childKey(c.node_id))}</a>`)
+        .join("")}${sorted.length > shown.length ? `<span class="muted"> +${sorted.length - shown.length} more</span>` :
+        ""}</div>${failures.length ? `<h2>Failures</h2>${failures.slice(0, 20).map((c) => `<p class="error"><a data-child="${esc(c.node_id)}">${esc(childKey(c.node_id))}</a>: ${c.error ? esc(c.error.message) :
+        `${esc(c.phase)} (open it for its log)`}</p>`).join("")}${
+        failures.length > 20 ? `<p class="muted">+${failures.length - 20} more</p>` : ""}` : ""}`;
+    }
+    return `${summary}<table id="children"><tr><th>Child</th><th>Task</th><th>Phase</th><th>Duration</th></tr>${
+      sorted.slice(0, 200).map((c) => `<tr><td><a data-child="${esc(c.node_id)}">${esc(childKey(c.node_id))}</a></td>
+      <td>${esc(c.task && c.task.name)}</td><td>${phase(c.phase)}</td><td>${duration(c.started_at, c.ended_at)}</td>
+      </tr>`).join("")}</table>`;
+  }
+
   function showNode(p, d, name, state, mine) {
     const panel = document.getElementById("node-panel");
     const id = state.selected;
-    const own = state.data.nodes.filter((n) => n.node_id === id);
-    const children = state.data.nodes.filter((n) => n.node_id !== id && parentOf(n.node_id) === id);
-    const n = own[0];
-    const counts = {};
-    children.forEach((c) => { counts[c.phase] = (counts[c.phase] || 0) + 1; });
-    panel.innerHTML = `<h2>${esc(id)} ${phase(n && n.phase)}</h2>${n ? `<p>${esc(n.task && n.task.name)} ·
+    const xPhase = state.data.execution.phase;
+    const top = parentOf(id);
+    const shape = state.data.graph.nodes.find((x) => x.id === top) || {};
+    const children = childrenOf(state.data.nodes, id, xPhase);
+    const own = state.data.nodes.find((x) => x.node_id === id);
+    const n = own ||
+      (children.length ? { node_id: id, phase: rollup(children.map((c) => c.phase), xPhase), attempts: 0 } : undefined);
+    const up = id === top ? null : id.slice(0, id.search(/[./][^./]*$/));
+    const g = id === top && shape.gate && shape.gate.gate !== "sleep" ? shape.gate : null;
+    panel.innerHTML = `${up ? `<p><a id="to-parent" data-child="${esc(up)}">← ${esc(up)}</a></p>` : ""}
+      <h2>${esc(id)} ${phase(n && n.phase)}</h2>${n ? `<p>${g ? `${esc(g.gate)} ${esc(g.name)}` :
+      esc((n.task && n.task.name) || shape.entity)} ·
       attempts ${n.attempts}${n.cache_hit ? " · cache hit" : ""} · ${duration(n.started_at, n.ended_at)}</p>
       ${n.pod ? `<p class="muted">pod ${esc(n.pod)}</p>` : ""}${n.error ? `<p class="error">${esc(n.error.code)}: ${
-      esc(n.error.message)}</p>` : ""}` : `<p class="muted">has not run</p>`}${children.length ? `<p>${children.length}
-      items/children: ${Object.entries(counts).map(([k, v]) => `${v} ${esc(k)}`).join(", ")}</p>${children.filter((c) =>
-      c.error).slice(0, 20).map((c) => `<p class="error">${esc(c.node_id)}: ${esc(c.error.message)}</p>`).join("")}` :
-      ""}<h2>Log tail</h2><pre id="node-logs" class="muted">…</pre>`;
+      esc(n.error.message)}</p>` : ""}` : `<p class="muted">has not run</p>`}${
+      g && GATE_WAITS(state.data.execution, n) ? gateForm(g) : ""}${childrenView(children)}
+      ${g || !own || (children.length && !own.started_at) ? "" : `<h2>Log tail</h2><pre id="node-logs" class="muted">…</pre>`}`;
+    panel.querySelectorAll("[data-child]").forEach((a) => {
+      a.onclick = () => { state.selected = a.dataset.child; showNode(p, d, name, state, mine); };
+    });
+    if (g) {
+      if (GATE_WAITS(state.data.execution, n)) {
+        wireGate(p, d, name, g, () => setTimeout(() => api(`executions/${p}/${d}/${enc(name)}/graph`).then((data) => {
+          if (mine !== generation) return;
+          state.data = data;
+          if (state.selected === id) showNode(p, d, name, state, mine);
+        }), 500));
+      }
+      return;  // a gate runs no pod: it has no log
+    }
+    if (!document.getElementById("node-logs")) return;  // a subworkflow or a map: their nodes have the logs
     const load = () => api(`executions/${p}/${d}/${enc(name)}/logs?node=${enc(id)}`).then((r) => {
       const el = document.getElementById("node-logs");
       if (el && state.selected === id) el.textContent = r.logs.split("\n").slice(-60).join("\n") || "(empty)";

@@ -78,10 +78,11 @@
     for (const n of lay.nodes) {
       const [x, y] = lay.xy.get(n.id);
       const g = el("g", { class: "n p-NONE", transform: `translate(${x},${y})`, "data-node": n.id,
-                           "data-phase": "NONE" });
+                           "data-phase": "NONE", "data-kind": n.kind });
       g.appendChild(el("rect", { width: W, height: H }));
       const t = el("text", { x: 6, y: 17 });
-      const label = n.entity ? `${n.id} ${n.entity.split(".").pop()}` : n.id;
+      const mark = n.gate ? (n.gate.gate === "sleep" ? "◷ " : "‖ ") : "";
+      const label = mark + (n.entity ? `${n.id} ${n.entity.split(".").pop()}` : n.id);
       t.textContent = label.length > 24 ? label.slice(0, 23) + "…" : label;
       g.appendChild(t);
       const title = el("title", {});

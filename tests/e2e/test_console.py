@@ -103,10 +103,20 @@ def test_the_launch_form_starts_a_run(page, runner, registered):
     page.screenshot(path=ARTIFACTS / "projects.png", full_page=True)
     _open(page, "/p/default/development/launch_plans")
     page.get_by_role("link", name="nightly_greeting").click()
+    page.wait_for_url("**/launch_plans/nightly_greeting")  # not a version link of the list it leaves
     page.get_by_role("link", name=registered).first.click()
+    page.wait_for_url(f"**/launch_plans/nightly_greeting/{registered}")
     page.locator("#launch").wait_for()
     assert "0 2 * * *" in page.locator("#view").inner_text()  # the plan's schedule
     page.screenshot(path=ARTIFACTS / "launch-plan.png", full_page=True)
+    badge = page.locator("#active-badge")
+    assert badge.get_attribute("data-active") == "no"
+    page.locator("#activate").click()
+    page.locator('#active-badge[data-active="yes"]').wait_for()
+    assert page.locator("#activate").is_disabled()
+    page.screenshot(path=ARTIFACTS / "launch-plan-active.png", full_page=True)
+    page.locator("#deactivate").click()
+    page.locator('#active-badge[data-active="no"]', has_text="no version is active").wait_for()
     page.locator("#launch").click()
     page.locator("#in-greeting").wait_for()
     assert page.locator("#in-name").is_disabled()  # fixed by the plan
@@ -139,3 +149,25 @@ def test_the_page_works_through_the_signing_proxy(page, sandbox, runner, monkeyp
         assert page.locator("#graph g[data-node]").count() == 4
     finally:
         proxy.stop()
+
+
+def test_gates_are_answered_from_the_page(page, runner):
+    # GIVEN examples/gates.py's workflow waiting for a typed value ("title": str) and an approval ("publish")
+    name = runner.start("gates.gated", {"n": 2})["id"]["name"]
+    _open(page, f"/p/default/development/x/{name}")
+    # WHEN the title is typed into its gate's form and the approval is approved, each from the node's panel
+    page.locator('#graph g[data-kind="gate"]', has_text="title").click()
+    page.locator("#gate-value").fill("Report")
+    page.screenshot(path=ARTIFACTS / "gate-signal.png", full_page=True)
+    page.locator("#gate-submit").click()
+    page.locator("#gate-result", has_text='sent "Report"').wait_for()
+    page.locator('#graph g[data-kind="gate"]', has_text="publish").click()
+    page.locator("#gate-approve").wait_for()
+    page.screenshot(path=ARTIFACTS / "gate-approval.png", full_page=True)
+    page.locator("#gate-approve").click()
+    # THEN the execution finishes with both answers, and the answered gate shows no form any more
+    page.locator("#x-phase .p-SUCCEEDED").wait_for()
+    assert runner.client.get_execution("default", "development", name)["outputs"]["o0"] == "Report: xx"
+    page.locator('#graph g[data-kind="gate"]', has_text="title").click()
+    assert page.locator("#gate-value").count() == 0
+    page.screenshot(path=ARTIFACTS / "gate-answered.png", full_page=True)

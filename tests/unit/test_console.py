@@ -39,6 +39,17 @@ def test_a_branch_is_one_node_reading_what_its_cases_read():
     assert sorted(map(tuple, graph["edges"])) == [("a", "br"), ("b", "br")]
 
 
+def test_a_gate_node_carries_what_its_form_needs():
+    title = {"id": "g", "kind": "gate", "gate": "signal", "name": "title", "seconds": 60,
+             "type": {"simple": "string"}, "upstream": []}
+    pause = {"id": "s", "kind": "gate", "gate": "sleep", "name": None, "seconds": 1, "type": None, "upstream": ["g"]}
+    graph = workflow_graph({"nodes": [title, pause, _node("a")]})
+    assert graph["nodes"][0] == {"id": "g", "kind": "gate", "entity": "title",
+                                 "gate": {"gate": "signal", "name": "title", "type": {"simple": "string"}}}
+    assert graph["nodes"][1]["gate"]["gate"] == "sleep"
+    assert "gate" not in graph["nodes"][2] and graph["edges"] == [["g", "s"]]
+
+
 def test_assets_are_read_from_the_package_and_bad_names_refused():
     text, content_type = read_asset("console.js")
     assert content_type.startswith("text/javascript") and "SlipGraph" in text

@@ -78,7 +78,9 @@ def test_remote_failure_exits_1_and_execution_details_are_shown(sandbox_home):
                       "--message", "nope")
     assert done.returncode == 1 and "ValueError: nope" in done.stderr and "Traceback" not in done.stderr
     listed = last_json(slipstream(sandbox_home, "get", "executions", "--json", "--phase", "FAILED", check=True))
-    name = listed["executions"][0]["id"]["name"]
+    # newest first; other tests' executions may fail meanwhile in this shared sandbox
+    name = next(e["id"]["name"] for e in listed["executions"]
+                if "ValueError: nope" in (e["error"] or {}).get("message", ""))
     view = last_json(slipstream(sandbox_home, "get", "execution", name, "--json", check=True))
     assert view["id"] == name and view["phase"] == "FAILED" and "ValueError: nope" in view["error"]["message"]
     assert view["inputs"] == {"message": "nope"} and view["outputs"] is None

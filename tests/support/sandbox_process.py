@@ -19,6 +19,8 @@ import boto3
 
 from tests.support.asl import assert_deployed_valid
 
+STOP_SECONDS = 60  # stops a hung teardown only: a sandbox ends within a second or two of SIGTERM
+
 
 @contextmanager
 def sandbox_process(folder: Path, **settings: Any) -> Iterator[dict[str, Any]]:
@@ -34,7 +36,15 @@ def sandbox_process(folder: Path, **settings: Any) -> Iterator[dict[str, Any]]:
         assert_deployed_valid(sfn, f"the sandbox process of {folder.name}")
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            log = folder / "sandbox.log"
+            tail = log.read_text().splitlines()[-20:] if log.exists() else []
+            raise AssertionError(f"the sandbox process did not end within {STOP_SECONDS}s of SIGTERM; its log "
+                                 "ends:\n" + "\n".join(tail)) from None
 
 
 def _wait_for_state(path: Path, process: subprocess.Popen[bytes], deadline: float = 60.0) -> dict[str, Any]:

@@ -73,9 +73,11 @@ def project(api, request) -> str:
 # The longest files, longest first. xdist's loadfile hands whole files to the workers in collection order:
 # started first, the long ones overlap each other instead of ending the run on one worker alone.
 LONG_FILES = ("tests/e2e/test_burst.py", "tests/e2e/test_conditionals_remote.py",
-              "tests/integration/test_registration_atomic.py", "tests/e2e/test_clocks.py", "tests/e2e/test_launch.py",
-              "tests/e2e/test_remote_executions.py", "tests/e2e/test_sandbox_lifecycle.py",
-              "tests/integration/test_task_image_install.py", "tests/e2e/test_cli_remote.py")
+              "tests/e2e/test_remote_executions.py", "tests/integration/test_registration_atomic.py",
+              "tests/e2e/test_cli_remote.py", "tests/e2e/test_clocks.py", "tests/e2e/test_sandbox_lifecycle.py",
+              "tests/e2e/test_launch.py", "tests/integration/dispatch/test_reconciler.py",
+              "tests/integration/test_task_image_install.py", "tests/unit/test_client_retries.py",
+              "tests/e2e/test_cli_sandbox.py", "tests/integration/test_api_concurrency.py", "tests/e2e/test_console.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

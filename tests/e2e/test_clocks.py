@@ -32,9 +32,17 @@ def pending_runner(tmp_path_factory) -> Runner:
         yield Runner(client, "v1")
 
 
-def test_a_pod_pending_longer_than_its_timeout_and_heartbeat_still_runs_and_succeeds(pending_runner):
+@pytest.fixture(scope="module")
+def started(pending_runner) -> dict[str, str]:
+    """The three executions, started at once so that their waits overlap: test → execution name."""
+    runs = {"late": ("pending.scheduled_late", {"x": 41}), "unschedulable": ("pending.unschedulable", {"x": 1}),
+            "retried": ("faults.retried_after_user_error", {"seconds": 4.0})}
+    return {key: pending_runner.start(workflow, inputs)["id"]["name"] for key, (workflow, inputs) in runs.items()}
+
+
+def test_a_pod_pending_longer_than_its_timeout_and_heartbeat_still_runs_and_succeeds(pending_runner, started):
     # GIVEN a task with a 3 s timeout whose pod stays Pending for 12 s (> timeout, > HeartbeatSeconds)
-    execution = pending_runner.run("pending.scheduled_late", {"x": 41})
+    execution = pending_runner.wait(started["late"])
     # THEN it runs once it starts and succeeds
     assert execution["phase"] == "SUCCEEDED", execution.get("error")
     assert execution["outputs"] == {"o0": 42}
@@ -42,17 +50,17 @@ def test_a_pod_pending_longer_than_its_timeout_and_heartbeat_still_runs_and_succ
     assert node["phase"] == "SUCCEEDED" and node["attempts"] == 1
 
 
-def test_a_pod_that_never_starts_fails_with_its_reason_after_the_maximum_pending_time(pending_runner):
-    execution = pending_runner.run("pending.unschedulable", {"x": 1})
+def test_a_pod_that_never_starts_fails_with_its_reason_after_the_maximum_pending_time(pending_runner, started):
+    execution = pending_runner.wait(started["unschedulable"])
     assert execution["phase"] == "FAILED"
     message = execution["error"]["message"]
     assert f"stayed Pending for {MAX_PENDING_SECONDS}s" in message, message
     assert "[Unschedulable]" in message and "SLIPSTREAM_MAX_PENDING_SECONDS" in message, message
 
 
-def test_a_retry_after_a_user_error_heartbeats_and_succeeds(pending_runner):
+def test_a_retry_after_a_user_error_heartbeats_and_succeeds(pending_runner, started):
     # GIVEN a task that heartbeats for 4 s (every second here), then fails its first attempt
-    execution = pending_runner.run("faults.retried_after_user_error", {"seconds": 4.0})
+    execution = pending_runner.wait(started["retried"])
     # THEN its second attempt heartbeats as long, under a token of its own, and succeeds
     assert execution["phase"] == "SUCCEEDED", execution.get("error")
     assert execution["outputs"] == {"o0": 1}

@@ -281,18 +281,23 @@ def signal_execution(project: str, domain: str, name: str, signal: str) -> dict[
     return Gates(services().dispatcher).signal(*_execution(project, domain, name), signal, _body())
 
 
-def _activation() -> Any:
-    """Launch plan activation (chalicelib.schedules), built once per services."""
-    global _activation_service
+_built: dict[str, tuple[Services, Any]] = {}
+
+
+def _built_for_services(name: str, build: Any) -> Any:
+    """A service the routes share, built on first use and again when the services change (tests swap them)."""
     current = services()
-    if _activation_service is None or _activation_service[0] is not current:
-        from chalicelib.schedules import activation_for
+    held = _built.get(name)
+    if held is None or held[0] is not current:
+        held = _built[name] = (current, build(current))
+    return held[1]
 
-        _activation_service = (current, activation_for(current))
-    return _activation_service[1]
 
+def _activation() -> Any:
+    """Launch plan activation (chalicelib.schedules)."""
+    from chalicelib.schedules import activation_for
 
-_activation_service: tuple[Services, Any] | None = None
+    return _built_for_services("activation", activation_for)
 
 
 @app.route("/api/v1/launch_plans/{project}/{domain}/{name}/activate", methods=["POST"], authorizer=iam)
@@ -320,17 +325,10 @@ def list_active_launch_plans(project: str, domain: str) -> dict[str, Any]:
 
 
 def _console() -> Any:
-    """The console's aggregate reads (chalicelib.console), built once per services."""
-    global _console_service
-    current = services()
-    if _console_service is None or _console_service[0] is not current:
-        from chalicelib.console import Console
+    """The console's aggregate reads (chalicelib.console)."""
+    from chalicelib.console import Console
 
-        _console_service = (current, Console(current.executions, current.registration))
-    return _console_service[1]
-
-
-_console_service: tuple[Services, Any] | None = None
+    return _built_for_services("console", lambda current: Console(current.executions, current.registration))
 
 
 @app.route("/console", methods=["GET"])

@@ -14,7 +14,7 @@ from slipstream.config import ClientConfig
 from slipstream.sandbox.server import Sandbox
 
 WORKLOAD = '''
-from slipstream import task, workflow
+from slipstream import map_task, task, workflow
 
 
 @task
@@ -29,15 +29,30 @@ def total(xs: list[int]) -> int:
 
 @workflow
 def chain(x: int = 0) -> int:
-    for _ in range({size}):
+    for _ in range({chain}):
         x = noop(x=x)
     return x
 
 
 @workflow
 def fanout(x: int = 0) -> int:
-    return total(xs=[noop(x=i) for i in range({size})])
+    return total(xs=[noop(x=i) for i in range({fanout})])
+
+
+@workflow
+def mapped(xs: list[int] = list(range({map}))) -> list[int]:
+    return map_task(noop)(x=xs)
+
+
+@workflow
+def batched(xs: list[int] = list(range({batched}))) -> list[int]:
+    return map_task(noop, batch_size={batch_size})(x=xs)
 '''
+
+
+def workload(chain: int, fanout: int, map: int = 1, batched: int = 1, batch_size: int = 1) -> str:
+    """The benchmarks' workflows: a chain of `chain` no-op tasks, a fan-out of `fanout` with a join, and maps."""
+    return WORKLOAD.format(chain=chain, fanout=fanout, map=map, batched=batched, batch_size=batch_size)
 
 
 def start_sandbox() -> tuple[Sandbox, ApiClient]:

@@ -35,7 +35,7 @@ from typing import Any
 
 import botocore.handlers
 from _calls_model import ceiling, cost_per_million
-from _sandbox import write_module
+from _sandbox import workload, write_module
 
 from slipstream.cli.register import build_registration
 from slipstream.client import ApiClient
@@ -43,41 +43,6 @@ from slipstream.config import ClientConfig
 from slipstream.sandbox.server import Sandbox
 
 HOOK_DIR = Path(__file__).resolve().parent / "_calls_hook"
-SHAPES = '''
-from slipstream import map_task, task, workflow
-
-
-@task
-def noop(x: int) -> int:
-    return x
-
-
-@task
-def total(xs: list[int]) -> int:
-    return sum(xs)
-
-
-@workflow
-def chain(x: int = 0) -> int:
-    for _ in range({chain}):
-        x = noop(x=x)
-    return x
-
-
-@workflow
-def fanout(x: int = 0) -> int:
-    return total(xs=[noop(x=i) for i in range({fanout})])
-
-
-@workflow
-def mapped(xs: list[int] = list(range({map}))) -> list[int]:
-    return map_task(noop)(x=xs)
-
-
-@workflow
-def batched(xs: list[int] = list(range({batched}))) -> list[int]:
-    return map_task(noop, batch_size={batch_size})(x=xs)
-'''
 _counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
 _lock = threading.Lock()
 _quiet = threading.local()
@@ -217,8 +182,8 @@ def main() -> None:
     args = parser.parse_args()
     botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _count))  # before any session exists
     task_file = Path(tempfile.mkdtemp(prefix="slipstream-calls-")) / "task-calls.txt"
-    path = write_module("bench_calls", SHAPES.format(chain=args.chain, fanout=args.fanout, map=args.map,
-                                                        batched=args.batched, batch_size=args.batch_size))
+    path = write_module("bench_calls", workload(chain=args.chain, fanout=args.fanout, map=args.map,
+                                                batched=args.batched, batch_size=args.batch_size))
     # A deployment's heartbeat window, not the sandbox's 60 s (kept short so tests see lost pods soon): on two
     # shared cores the sandbox's dispatcher handles a few messages a second, so a 1,000-wide burst of run
     # messages waits in the queue longer than 60 s; on AWS the dispatcher Lambda scales out instead.

@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import Any
 
-from _sandbox import WORKLOAD, median, start_sandbox, write_module
+from _sandbox import median, start_sandbox, workload, write_module
 
 from slipstream.cli.register import build_registration
 from slipstream.sandbox.runners import WarmProcess
@@ -104,7 +104,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    path = write_module("bench_node_overhead", WORKLOAD.format(size=args.size))
+    path = write_module("bench_node_overhead", workload(chain=args.size, fanout=args.size))
     workflow = "bench_node_overhead.chain"
     sandbox, client = start_sandbox()
     floor = Floor(sandbox, args.size)

@@ -51,9 +51,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from _sandbox import WORKLOAD
+    from _sandbox import workload
 
-    path = write_module("bench_overhead", WORKLOAD.format(size=args.size))
+    path = write_module("bench_overhead", workload(chain=args.size, fanout=args.size))
     sandbox, client = start_sandbox()
     try:
         specs, _ = build_registration(client, [str(path)], "default", "development", "bench")

@@ -20,24 +20,28 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.dispatch.pods import PodConfig, PodRequest, build_pod, build_token_secret
-from chalicelib.dispatch.reconciler import DEFAULT_MAX_PENDING_SECONDS, PENDING_TIMEOUT_ERROR, pending_cause
 from slipstream.sandbox.runners import RUNNER_LOG, WarmProcess, WarmRunner, task_runner_setting, warm_module
 
 PENDING_ENV = "SLIPSTREAM_SANDBOX_PENDING_SECONDS"
 _REPORTED_EXITS = (0, 4)  # it reported (4: after its own timeout)
 TaskProcess = subprocess.Popen[bytes] | WarmProcess
 
+if TYPE_CHECKING:  # the pods' module imports the Kubernetes client: on the first launch, not at start
+    from chalicelib.dispatch.pods import PodConfig, PodRequest
+
 
 class LocalProcessLauncher:
-    def __init__(self, config: PodConfig, fail_token: Callable[[str, str, str], None], logs_dir: Path,
-                 env: dict[str, str], heartbeat_token: Callable[[str], None] | None = None,
+    def __init__(self, config: PodConfig | Callable[[], PodConfig], fail_token: Callable[[str, str, str], None],
+                 logs_dir: Path, env: dict[str, str], heartbeat_token: Callable[[str], None] | None = None,
                  save_error: Callable[[str, str, int, str, str], None] | None = None,
-                 max_pending_seconds: int = DEFAULT_MAX_PENDING_SECONDS, heartbeat_interval: float = 5.0,
+                 max_pending_seconds: int | None = None, heartbeat_interval: float = 5.0,
                  max_running: int = 0, task_runner: str | None = None) -> None:
-        self.config = config
+        """`config` may be a callable that makes it on the first launch; `max_pending_seconds` None is the
+        reconciler's default. Both keep the Kubernetes client's import (a third of the sandbox's imports) off
+        the sandbox's start."""
+        self._config = config
         self.task_runner = task_runner_setting(task_runner)
         self.runner = WarmRunner(env, logs_dir / RUNNER_LOG) if self.task_runner == "warm" else None
         self.max_running = max_running  # task processes per project-domain at once; 0: no limit
@@ -55,6 +59,12 @@ class LocalProcessLauncher:
         self._cancelled: set[str] = set()  # pods of terminated executions: killed, or never started
         self._slots: dict[tuple[str, str], threading.Semaphore] = {}  # (project, domain) → its task slots
 
+    @property
+    def config(self) -> PodConfig:
+        if callable(self._config):
+            self._config = self._config()
+        return self._config
+
     def set_task_runner(self, kind: str) -> None:
         """Run the tasks launched from now on warm or fresh; call it between tasks (bench/node_overhead.py
         compares both in one sandbox: a process holds one sandbox at a time)."""
@@ -67,6 +77,8 @@ class LocalProcessLauncher:
         self.runner = WarmRunner(self.env, self.logs_dir / RUNNER_LOG) if kind == "warm" else None
 
     def launch(self, request: PodRequest) -> bool:
+        from chalicelib.dispatch.pods import build_pod, build_token_secret
+
         pod = build_pod(request, self.config)
         name = pod.metadata.name
         container = pod.spec.containers[0]
@@ -100,16 +112,19 @@ class LocalProcessLauncher:
     def _schedule(self, name: str, pod: Any, env: dict[str, str], request: PodRequest, hold: float) -> None:
         """Pending for `hold` seconds (heartbeating the token, failing it past the maximum), then for a free task
         slot of its project-domain, then run."""
+        from chalicelib.dispatch.reconciler import DEFAULT_MAX_PENDING_SECONDS, PENDING_TIMEOUT_ERROR, pending_cause
+
+        most = self.max_pending_seconds if self.max_pending_seconds is not None else DEFAULT_MAX_PENDING_SECONDS
         started = time.monotonic()
         while (waited := time.monotonic() - started) < hold:
-            if waited > self.max_pending_seconds:
+            if waited > most:
                 self._fail(request, PENDING_TIMEOUT_ERROR, "system", pending_cause(
                     f"sandbox/{name}", request.node_id, waited, "Unschedulable",
                     f"the sandbox holds this pod for {hold:g}s ({PENDING_ENV})"))
                 return
             if self.heartbeat_token is not None and waited > 0:
                 self.heartbeat_token(request.task_token)
-            if self._stopped.wait(min(self.heartbeat_interval, hold - waited, self.max_pending_seconds - waited + 0.1)):
+            if self._stopped.wait(min(self.heartbeat_interval, hold - waited, most - waited + 0.1)):
                 return
         slot = self._slot(request)
         if slot is not None and not self._take_slot(name, request, slot):

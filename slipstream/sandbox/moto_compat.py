@@ -27,13 +27,57 @@ corrected in the sandbox only, narrowly, with the AWS behaviour each correction 
   the states failed with `States.Runtime` "Connection was closed before we received a valid response";
   AWS's own integrations do not fail that way. The correction gives those two clients botocore's standard
   retries (a repeated SendMessage is a redelivery, which the dispatcher handles as such).
+
+- **No status change events.** AWS sends each execution's start and end to EventBridge ("Step Functions
+  Execution Status Change"), which the status handler's rule receives; moto sends none, so the sandbox polled
+  ListExecutions of every state machine five times a second — a call per machine per poll, growing with the
+  workflows a sandbox has run. `watch_executions` tells the sandbox when moto starts or ends an execution
+  (after its end is complete: status, output, error), as EventBridge would; the sandbox then describes it.
+
+Costs of moto's that AWS does not have, cut without changing any answer (`_cut_per_request_costs`; profiled
+on a no-op chain of 50, py-spy --gil, they were about half of the sandbox's CPU per node):
+- **Routing every request by listing moto's package directory.** moto's server finds a request's backend with
+  `list_of_moto_modules()`, which lists and stats moto's ~170 package folders, twice per request, under the
+  server's one lock (so it also serialised every request); a node makes some fifty requests. The folders do
+  not change while the process runs: listed once; a host's backend is remembered once found.
+- **Parsing each JSONPath again on every use.** moto's interpreter (every `.$` parameter, path, result
+  path) and EventBridge's target input (nine paths per event and target) build a new jsonpath-ng parser —
+  a PLY table build — for each evaluation. Parsed paths are immutable: parsed once per text.
+- **Parsing the whole definition again for every execution.** moto's execution worker parses the state
+  machine's definition with ANTLR when each execution starts (≈ 0.5 s for a chain of 50: 10 ms per node).
+  The parsed program keeps no state of its own between evaluations (moto's Map and Parallel already run one
+  program in many threads at once, each with its own environment), so it is kept per definition text.
+- **Tokenising every DynamoDB update expression again.** pynamodb writes the same few expressions over and
+  over; moto tokenises each character by character (a third of its UpdateItem). Tokens are read-only to its
+  parser: kept per expression text, a new list each time.
+- **Importing moto's EC2 at start.** The interpreter's Batch integration imports `moto.batch` for one enum of
+  its `utils`, and that package's `__init__` imports Batch's models, which import all of EC2: 0.75 s, a third
+  of the sandbox's start, for a service slipstream never calls. `moto.batch` is registered unexecuted, its
+  models imported when an attribute of the package itself is first read (a Batch request, a reset).
+- **A thread per request.** moto's server (werkzeug's) closes every connection after one answer and starts
+  a thread for each: 7–12 % of the sandbox's CPU per node went to starting threads. `pool_requests` hands
+  accepted requests to reused daemon threads instead, started as needed: a request never waits behind a busy
+  thread (an SQS long poll) while the pool is below its size.
+- **A new boto3 client per service call** in the integrations above (two per node): one per region and
+  service, as clients are thread-safe.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+import queue
+import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 _applied = False
+_watchers: list[Callable[[str], None]] = []
+PARSED_PATHS = 4096
+PARSED_PROGRAMS = 32
+REQUEST_THREADS = 64
 
 
 def apply() -> None:
@@ -41,6 +85,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    _defer_package_models("moto.batch")
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_callback as callback_module,
     )
@@ -59,6 +104,7 @@ def apply() -> None:
     _skip_unstarted_executions()
     _keep_states_errors_of_branches_and_items()
     _retry_integration_calls()
+    _cut_per_request_costs()
     _applied = True
 
 
@@ -71,12 +117,21 @@ def _retry_integration_calls() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sqs
 
+    clients: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()  # boto3's default session is not thread-safe; the clients it makes are
+
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        endpoint = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
-        return boto3.client(service, region_name=region, aws_access_key_id="ak", aws_secret_access_key="sk",
-                            config=Config(parameter_validation=False, retries={"mode": "standard", "max_attempts": 8},
-                                          connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                                          read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS), **endpoint)
+        endpoint = "" if botocore_stubber.enabled else f"http://localhost:{moto_server_port()}"
+        key = (region, service, endpoint)
+        with lock:
+            if key not in clients:
+                clients[key] = boto3.client(
+                    service, region_name=region, aws_access_key_id="ak", aws_secret_access_key="sk",
+                    config=Config(parameter_validation=False, retries={"mode": "standard", "max_attempts": 8},
+                                  connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                                  read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS),
+                    **({"endpoint_url": endpoint} if endpoint else {}))
+            return clients[key]
 
     for module in (state_task_service_sqs, resource_eval_s3):
         module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
@@ -113,3 +168,143 @@ def _skip_unstarted_executions() -> None:
                 if getattr(getattr(e, "exec_worker", None), "env", None) is not None]
 
     StepFunctionsParserBackend._get_executions = _get_executions  # type: ignore[method-assign]
+
+
+def _cut_per_request_costs() -> None:
+    import jsonpath_ng
+    import jsonpath_ng.ext
+    from moto import backends
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    backend_for_host = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host is None:
+            return None
+        if host not in found:  # called under the server's lock
+            backend = backend_for_host(self, host)
+            if backend is None:
+                return None
+            found[host] = backend
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    tokenize = ExpressionTokenizer.make_list
+    tokens = functools.lru_cache(maxsize=PARSED_PATHS)(lambda text: tuple(tokenize(text)))
+    ExpressionTokenizer.make_list = classmethod(  # type: ignore[method-assign,assignment]
+        lambda cls, text: list(tokens(text)) if isinstance(text, str) else tokenize(text))
+
+    ext_parse = functools.lru_cache(maxsize=PARSED_PATHS)(jsonpath_ng.ext.parse)
+    json_path.parse = ext_parse  # type: ignore[attr-defined]
+    jsonpath_ng.ext.parse = ext_parse  # EventBridge's target input imports it when it runs
+    result_path.parse = functools.lru_cache(maxsize=PARSED_PATHS)(jsonpath_ng.parse)  # type: ignore[attr-defined]
+
+    entrypoint = ExecutionWorker._get_evaluation_entrypoint
+
+    def _get_evaluation_entrypoint(self: Any) -> Any:
+        if type(self) is not ExecutionWorker:  # moto's TestState worker parses its own grammar
+            return entrypoint(self)
+        return _program(self._evaluation_details.state_machine_details.definition)
+
+    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
+
+
+@functools.lru_cache(maxsize=PARSED_PROGRAMS)
+def _program(definition: str) -> Any:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+class _RequestPool:
+    """A socketserver's `process_request` on reused daemon threads (daemons: a long poll in flight never holds
+    up the process's exit, as the thread per request it replaces did not)."""
+
+    def __init__(self, server: Any, size: int) -> None:
+        self.server = server
+        self.size = size
+        self.requests: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = self._idle = self._queued = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self._queued += 1
+            if self._queued > self._idle and self._threads < self.size:
+                self._threads += 1
+                threading.Thread(target=self._work, daemon=True, name=f"moto-request-{self._threads}").start()
+        self.requests.put((request, client_address))
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            request, client_address = self.requests.get()
+            with self._lock:
+                self._idle -= 1
+                self._queued -= 1
+            self.server.process_request_thread(request, client_address)  # closes the request, errors included
+
+
+def pool_requests(server: Any, size: int = REQUEST_THREADS) -> None:
+    """Serve `server` (moto's werkzeug server, `ThreadedMotoServer._server`) from a pool of threads."""
+    server.process_request = _RequestPool(server, size).process_request
+
+
+def watch_executions(listener: Callable[[str], None]) -> Callable[[], None]:
+    """Call `listener(execution_arn)` whenever moto's interpreter starts or ends an execution; it runs on moto's
+    threads, so it should only take note. Returns the function that stops the calls."""
+    _hook_execution_changes()
+    _watchers.append(listener)
+    return lambda: _watchers.remove(listener) if listener in _watchers else None
+
+
+@functools.cache
+def _hook_execution_changes() -> None:
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+
+    def tell(arn: str) -> None:
+        for watcher in list(_watchers):
+            watcher(arn)
+
+    start, terminated = Execution.start, BaseExecutionWorkerCommunication.terminated
+
+    def start_and_tell(self: Any) -> None:
+        start(self)
+        tell(self.exec_arn)
+
+    def terminated_and_tell(self: Any) -> None:
+        terminated(self)
+        tell(self.execution.exec_arn)
+
+    Execution.start = start_and_tell  # type: ignore[method-assign]
+    BaseExecutionWorkerCommunication.terminated = terminated_and_tell  # type: ignore[method-assign]
+
+
+def _defer_package_models(name: str) -> None:
+    """Register package `name` without running its `__init__` (which only imports its `models`): submodules
+    import as usual, and the package's own attributes come from `models` on first use."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return getattr(importlib.import_module(f"{name}.models"), attribute)
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules[name] = package
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, package)

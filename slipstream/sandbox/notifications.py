@@ -45,7 +45,7 @@ class NotificationRecorder(QueueRecorder):
 
     def step(self) -> None:
         self.subscribe_new_topics()
-        self.drain(wait_seconds=1)
+        self.pace(self.drain(wait_seconds=1))
 
     def record(self, message: dict[str, Any]) -> dict[str, Any]:
         return _record(message)

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -25,7 +26,6 @@ from typing import Any
 import boto3
 
 from chalicelib.config import LOCAL_CREDENTIALS, Settings
-from chalicelib.dispatch.pods import PodConfig
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services, aws_client
 from slipstream.sandbox import moto_compat
@@ -91,6 +91,7 @@ class Sandbox:
         self.endpoint_url = ""
         self.session: SharedSession | None = None
         self._clients: dict[str, Any] = {}
+        self._unwatch: Any = None
 
     def start(self) -> Sandbox:
         from moto.server import ThreadedMotoServer
@@ -102,6 +103,7 @@ class Sandbox:
         moto_port = free_port()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self._moto.start()
+        moto_compat.pool_requests(self._moto._server)
         self.endpoint_url = f"http://127.0.0.1:{moto_port}"
         # moto's Step Functions interpreter calls SQS & co. at localhost:$MOTO_PORT
         os.environ["MOTO_PORT"] = str(moto_port)
@@ -112,10 +114,16 @@ class Sandbox:
                **self.overrides})
         create_resources({name: self.client(name) for name in ("dynamodb", "s3", "sqs", "sns", "events")},
                          self.stack, self.region)
-        heartbeat = self.settings.pod_heartbeat_seconds
+        heartbeat, bucket = self.settings.pod_heartbeat_seconds, self.settings.data_bucket
+
+        def pod_config() -> Any:  # on the first launch: its module imports the Kubernetes client
+            from chalicelib.dispatch.pods import PodConfig
+
+            return PodConfig(default_image="local", region=self.region, data_bucket=bucket,
+                             extra_env={"SLIPSTREAM_HEARTBEAT_SECONDS": str(heartbeat)})
+
         self.launcher = LocalProcessLauncher(
-            PodConfig(default_image="local", region=self.region, data_bucket=self.settings.data_bucket,
-                      extra_env={"SLIPSTREAM_HEARTBEAT_SECONDS": str(heartbeat)}),
+            pod_config,
             fail_token=lambda token, error, cause: self.services.dispatcher.fail_token(token, error, cause),
             heartbeat_token=lambda token: self.services.dispatcher.heartbeat_token(token),
             save_error=lambda *error: self.services.dispatcher.save_attempt_error(*error),
@@ -135,7 +143,9 @@ class Sandbox:
         sqs, sfn = self.client("sqs"), self.client("stepfunctions")
         self.workers = [DispatchWorker(sqs, self.settings.dispatch_queue_url, self.services.dispatcher,
                                        name=f"sandbox-dispatch-{i}") for i in range(3)]
-        self.workers.append(StatusPoller(sfn, self.services.status))
+        changes: queue.SimpleQueue[str] = queue.SimpleQueue()  # executions moto started or ended
+        self._unwatch = moto_compat.watch_executions(changes.put)
+        self.workers.append(StatusPoller(sfn, self.services.status, changes=changes))
         self.workers.append(NotificationRecorder(sqs, self.client("sns"), self.settings.events_topic_arn,
                                                  self.home / NOTIFICATIONS_FILE))
         if self.settings.events_bus_name:  # empty: the control plane publishes no events, so none to record
@@ -177,6 +187,8 @@ class Sandbox:
         daemons, so one stuck in a call cannot hold the process. When the process ends right after
         (`process_ends`, as `serve`'s does), only the task processes, which would outlive it, are stopped:
         the servers and threads end with it, a second sooner (the joins; moto's shutdown waits out a 0.5 s poll)."""
+        if self._unwatch is not None:
+            self._unwatch()
         if process_ends:
             for worker in self.workers:
                 worker.stop()
@@ -226,6 +238,7 @@ def serve(state_dir: Path) -> None:
         _write_json(state_dir / STATE_FILE, {**sandbox.describe(), "pid": os.getpid()})
         log.info(f"sandbox started: {sandbox.api_url}", extra={
             **sandbox.describe(), "pid": os.getpid(), "seconds": round(time.monotonic() - began, 3)})
+        threading.Thread(target=_import_pods, daemon=True, name="sandbox-imports").start()  # for the first task
         stop.wait()
         log.info("sandbox stopping")
     except Exception:
@@ -236,6 +249,12 @@ def serve(state_dir: Path) -> None:
         log.info("sandbox stopped")
         for name in (STATE_FILE, PID_FILE):
             (state_dir / name).unlink(missing_ok=True)
+
+
+def _import_pods() -> None:
+    """The pods' module (and the Kubernetes client) once the sandbox answers, not before: the first task need
+    not wait for it, nor the start."""
+    import chalicelib.dispatch.pods  # noqa: F401
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:

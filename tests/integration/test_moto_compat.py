@@ -43,3 +43,54 @@ def test_states_errors_of_branches_and_callbacks_stay_what_they_are(sandbox):
             sfn.send_task_failure(taskToken=token, error="States.Timeout", cause="the child timed out")
     assert (_ended(sfn, timed_out)["status"], _ended(sfn, timed_out).get("error")) == ("FAILED", "States.Timeout")
     assert (_ended(sfn, answered)["status"], _ended(sfn, answered).get("error")) == ("FAILED", "States.Timeout")
+
+
+def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state(sandbox):
+    # the parsed program is kept per definition: two executions at once, each mapping its own items through
+    # the same JSONPaths, must still end with their own outputs
+    from slipstream.sandbox import moto_compat
+
+    sfn = sandbox.client("stepfunctions")
+    item = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "End": True,
+                                                      "Parameters": {"v.$": "$.v", "tag.$": "$.tag"}}}}
+    definition = json.dumps({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemSelector": {"v.$": "$$.Map.Item.Value", "tag.$": "$.tag"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **item}}}})
+    machine = sfn.create_state_machine(name=f"compat-{uuid.uuid4().hex[:12]}", definition=definition,
+                                       roleArn=ROLE)["stateMachineArn"]
+    parsed = moto_compat._program.cache_info().hits
+    runs = {tag: sfn.start_execution(stateMachineArn=machine, name=uuid.uuid4().hex, input=json.dumps(
+        {"tag": tag, "items": list(range(n))}))["executionArn"] for tag, n in (("a", 3), ("b", 5))}
+    outputs = {tag: json.loads(_ended(sfn, arn)["output"]) for tag, arn in runs.items()}
+    assert outputs == {"a": [{"v": i, "tag": "a"} for i in range(3)], "b": [{"v": i, "tag": "b"} for i in range(5)]}
+    assert moto_compat._program.cache_info().hits > parsed  # the second execution did not parse it again
+
+
+def test_watch_executions_tells_of_each_start_and_of_each_end_once_it_is_complete(sandbox):
+    from slipstream.sandbox import moto_compat
+
+    sfn, told = sandbox.client("stepfunctions"), []
+    backend = __import__("moto.stepfunctions.parser.models", fromlist=["x"])
+    unwatch = moto_compat.watch_executions(lambda arn: told.append(_status_in_moto(backend, arn)))
+    try:
+        arn = _start(sfn, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Mine", "Cause": "why"}}})
+        _ended(sfn, arn)
+        deadline = time.monotonic() + 30  # only stops a hung test
+        while sum(1 for a, *_ in told if a == arn) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        unwatch()
+    assert [t for t in told if t[0] == arn] == [(arn, "RUNNING", None), (arn, "FAILED", "Mine")]
+
+
+def _status_in_moto(models, arn: str) -> tuple:
+    """The execution as moto holds it when the watcher is told (not through its API: that is what the sandbox
+    does next)."""
+    for backend in models.stepfunctions_parser_backends.values():
+        for region in backend.values():
+            for machine in region.state_machines:
+                for execution in machine.executions:
+                    if execution.exec_arn == arn:
+                        return arn, execution.exec_status.value, execution.error
+    return arn, None, None

@@ -7,8 +7,11 @@
 Given a directory of Flyte examples (flytesnacks' `examples/`, checked out anywhere outside this repository),
 the bench copies every Python file into a scratch folder, rewriting its flytekit imports to slipstream
 (`from flytekit import …` → `from slipstream import …`, `import flytekit` → `import slipstream as flytekit`,
-`flytekit.types.file.FlyteFile` / `flytekit.types.directory.FlyteDirectory` → `File` / `Directory`; any other
-`flytekit.x.y` module → `slipstream.x.y`, which fails where slipstream has no such module: that is measured).
+`FlyteFile` / `FlyteDirectory` → `File` / `Directory`). A name imported from a flytekit submodule
+(`from flytekit.core.task import task`, `from flytekit.extras.tasks.shell import ShellTask`) comes from
+`slipstream` when slipstream exports it — slipstream keeps one public module, so the change of imports a user
+makes is to `from slipstream import …`; names it does not export stay on `slipstream.x.y`, which fails: that
+is measured).
 Files that define a @task, @workflow or @dynamic are then sorted by what they import: a flytekit plugin
 (`flytekitplugins.*`: "needs a plugin"), a third-party library this interpreter cannot import ("needs a
 library"), or only the standard library, flytekit and their own project's modules ("core-only").
@@ -41,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_flyte_example_run.py"
 EXTRA_PATH = "FLYTE_EXAMPLES_EXTRA_PATH"
 DECORATORS = {"task", "workflow", "dynamic"}
-RENAMES = {"flytekit.types.file": {"FlyteFile": "File"}, "flytekit.types.directory": {"FlyteDirectory": "Directory"}}
+RENAMES = {"FlyteFile": "File", "FlyteDirectory": "Directory"}  # in any flytekit module
 ATTRIBUTE_RENAMES = {"flytekit.types.file.FlyteFile": "flytekit.File",
                      "flytekit.types.directory.FlyteDirectory": "flytekit.Directory"}
 
@@ -64,7 +67,9 @@ def rewrite_imports(source: str) -> str:
     for node in sorted(_flytekit_imports(ast.parse(source)), key=lambda n: n.lineno, reverse=True):
         indent = lines[node.lineno - 1][: node.col_offset]
         span = node.end_lineno - node.lineno + 1  # type: ignore[operator]
-        lines[node.lineno - 1: node.end_lineno] = [indent + ast.unparse(_rewritten(node)) + "\n"] + ["\n"] * (span - 1)
+        rewritten = _rewritten(node)
+        text = "; ".join(ast.unparse(n) for n in (rewritten if isinstance(rewritten, list) else [rewritten]))
+        lines[node.lineno - 1: node.end_lineno] = [indent + text + "\n"] + ["\n"] * (span - 1)
     text = "".join(lines)
     for old, new in ATTRIBUTE_RENAMES.items():
         text = text.replace(old, new)
@@ -84,17 +89,27 @@ def _is_flytekit(module: str) -> bool:
     return module == "flytekit" or module.startswith("flytekit.")
 
 
-def _rewritten(node: ast.Import | ast.ImportFrom) -> ast.stmt:
+def _rewritten(node: ast.Import | ast.ImportFrom) -> ast.stmt | list[ast.stmt]:
     if isinstance(node, ast.Import):
         names = [ast.alias("slipstream", a.asname or "flytekit") if _is_flytekit(a.name) else a for a in node.names]
         return ast.Import(names=names)
     module = node.module or ""
-    renames = RENAMES.get(module)
-    if renames is not None:
-        names = [ast.alias(renames.get(a.name, a.name), a.asname or (a.name if a.name in renames else None))
-                 for a in node.names]
-        return ast.ImportFrom(module="slipstream", names=names, level=0)
-    return ast.ImportFrom(module="slipstream" + module[len("flytekit"):], names=node.names, level=0)
+    exported = [a for a in node.names if _exported(a.name)]
+    renamed = [ast.alias(RENAMES.get(a.name, a.name), a.asname or (a.name if a.name in RENAMES else None))
+               for a in exported]
+    rest = [a for a in node.names if not _exported(a.name)]
+    statements: list[ast.stmt] = []
+    if renamed:
+        statements.append(ast.ImportFrom(module="slipstream", names=renamed, level=0))
+    if rest:
+        statements.append(ast.ImportFrom(module="slipstream" + module[len("flytekit"):], names=rest, level=0))
+    return statements
+
+
+def _exported(name: str) -> bool:
+    import slipstream
+
+    return name != "*" and hasattr(slipstream, RENAMES.get(name, name))
 
 
 def classify(tree: ast.AST, project_root: Path) -> tuple[str, list[str]]:
@@ -130,16 +145,12 @@ def _importable(top: str) -> bool:
 
 
 def missing_names(tree: ast.AST) -> list[str]:
-    """`from flytekit[.types.file|.types.directory] import X` names that slipstream does not export."""
-    import slipstream
-
+    """Names imported from flytekit (any module) that slipstream does not export; `flytekit.x.y` for a
+    star import of a submodule."""
     names = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in ("flytekit", *RENAMES):
-            renames = RENAMES.get(node.module, {})
-            names += [a.name for a in node.names if not hasattr(slipstream, renames.get(a.name, a.name))]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_flytekit(node.module or ""):
-            names.append(node.module or "")
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and _is_flytekit(node.module or ""):
+            names += [a.name if a.name != "*" else node.module or "" for a in node.names if not _exported(a.name)]
     return names
 
 

@@ -24,6 +24,9 @@ from slipstream.context import current_context
 from slipstream.dynamic import DynamicTask, dynamic
 from slipstream.files import Directory, File
 from slipstream.gates import approve, sleep, wait_for_input
+from slipstream.image_spec import ImageSpec
+from slipstream.instance_task import Echo
+from slipstream.interface import kwtypes
 from slipstream.launch_plan import (
     SNS,
     CronSchedule,
@@ -36,6 +39,7 @@ from slipstream.launch_plan import (
 )
 from slipstream.map_task import MapTask, map_task
 from slipstream.resources import Resources
+from slipstream.shell_task import OutputLocation, ShellTask
 from slipstream.task import PythonTask, Secret, task
 from slipstream.workflow import Workflow, workflow
 
@@ -48,16 +52,20 @@ __all__ = [
     "CycleError",
     "Directory",
     "DynamicTask",
+    "Echo",
     "Email",
     "ExecutionError",
     "File",
     "FixedRate",
+    "ImageSpec",
     "LaunchPlan",
     "MapTask",
+    "OutputLocation",
     "PagerDuty",
     "PythonTask",
     "Resources",
     "Secret",
+    "ShellTask",
     "Slack",
     "SlipstreamError",
     "TaskFailedError",
@@ -71,6 +79,7 @@ __all__ = [
     "conditional",
     "current_context",
     "dynamic",
+    "kwtypes",
     "map_task",
     "sleep",
     "task",

@@ -88,6 +88,23 @@ def extract_interface(fn: Callable[..., Any], owner: str) -> Interface:
     return Interface(inputs, defaults, outputs, output_tuple)
 
 
+def kwtypes(**names: Any) -> dict[str, Any]:
+    """flytekit's `kwtypes(x=int, y=File)`: names and types, in order, for tasks declared without a function
+    (ShellTask's inputs)."""
+    return dict(names)
+
+
+def declared_interface(owner: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> Interface:
+    """The interface of a task declared by name → type maps rather than a signature; outputs keep their names
+    (several come back as a tuple that also reads `.name`)."""
+    for what, types in (("input", inputs), ("output", outputs)):
+        for name, py_type in types.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValidationError(f"{owner}: {what} name [{name!r}] must be a Python identifier")
+            _check_type(owner, f"{what} [{name}]", py_type)
+    return Interface(dict(inputs), {}, dict(outputs), None)
+
+
 def _outputs(owner: str, ret: Any) -> tuple[dict[str, Any], type | None]:
     if ret is None or ret is type(None):
         return {}, None

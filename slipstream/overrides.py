@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.compiler.overrides import check_overrides
 from chalicelib.errors import ValidationError
+from slipstream.image_spec import image_uri
 from slipstream.resources import Resources
 
 _SPEC_NAMES = {"retries": "retries", "timeout": "timeout_seconds", "cache": "cache", "cache_version": "cache_version",
@@ -29,6 +30,8 @@ def overrides_spec(where: str, options: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, Resources):
                 raise ValidationError(f"{where}: with_overrides({option}=...) takes Resources(...), not {value!r}")
             value = value.to_dict()
+        elif option == "container_image":
+            value = image_uri(where, value)
         elif option == "timeout":
             value = value.total_seconds() if isinstance(value, dt.timedelta) else value
             if isinstance(value, float) and value.is_integer():

@@ -12,7 +12,8 @@ from typing import Any, ClassVar, TypeVar, overload
 from chalicelib.errors import TaskFailedError, TypeMismatchError, ValidationError
 from slipstream import type_engine
 from slipstream.builder import current_builder
-from slipstream.interface import extract_interface
+from slipstream.image_spec import ImageSpec, image_uri
+from slipstream.interface import Interface, extract_interface
 from slipstream.resources import Resources
 from slipstream.serialization import SerializationSettings, entity_name
 
@@ -69,19 +70,23 @@ class PythonTask:
         timeout: int | float | dt.timedelta | None = None,
         requests: Resources | None = None,
         limits: Resources | None = None,
-        container_image: str | None = None,
+        container_image: str | ImageSpec | None = None,
         environment: dict[str, str] | None = None,
         secret_requests: list[Secret | str] | None = None,
         interruptible: bool = False,
+        cache_serialize: bool = False,
     ) -> None:
         self.fn = fn
-        self.name = entity_name(fn)
+        self.name = self._entity_name(fn)
         owner = f"task [{self.name}]"
-        self.interface = extract_interface(fn, owner)
+        self.interface = self._interface(fn, owner)
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
             raise ValidationError(f"{owner}: retries [{retries!r}] must be a whole number from 0 to 100")
         if not isinstance(cache_version, str):
             raise ValidationError(f"{owner}: cache_version [{cache_version!r}] must be a string")
+        if cache_serialize and not cache:
+            raise ValidationError(f"{owner}: cache_serialize=True needs cache=True (it serializes cached runs)")
+        self.cache_serialize = bool(cache_serialize)
         self.metadata = {
             "cache": bool(cache),
             "cache_version": cache_version,
@@ -93,7 +98,7 @@ class PythonTask:
             raise ValidationError(f"{owner}: environment must map strings to strings")
         secrets = [s if isinstance(s, Secret) else Secret(str(s)) for s in secret_requests or []]
         self.container = {
-            "image": container_image,
+            "image": image_uri(owner, container_image),
             "requests": (requests or Resources()).to_dict(),
             "limits": (limits or Resources()).to_dict(),
             "environment": dict(environment or {}),
@@ -103,6 +108,16 @@ class PythonTask:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"
+
+    def _entity_name(self, fn: Callable[..., Any]) -> str:
+        return entity_name(fn)
+
+    def _interface(self, fn: Callable[..., Any], owner: str) -> Interface:
+        return extract_interface(fn, owner)
+
+    def function_ref(self) -> dict[str, str]:
+        """Where a pod finds this task: the module and the name in it (slipstream.engine.import_task)."""
+        return {"module": self.fn.__module__, "name": self.fn.__qualname__}
 
     def dependencies(self) -> list[Any]:
         return []
@@ -127,7 +142,7 @@ class PythonTask:
             "id": settings.identifier(self.name),
             "task_type": self.task_type,
             "interface": self.interface.to_spec(f"task [{self.name}]"),
-            "function": {"module": self.fn.__module__, "name": self.fn.__qualname__},
+            "function": self.function_ref(),
             "metadata": dict(self.metadata),
             "container": {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.container.items()},
         }
@@ -162,7 +177,13 @@ def task(fn: None = None, **options: Any) -> Callable[[F], PythonTask]: ...
 
 def task(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """Declare a task, as flytekit's @task: with or without options (`cache`, `cache_version`, `retries`,
-    `timeout`, `requests`, `limits`, `container_image`, `environment`, `secret_requests`, `interruptible`)."""
+    `timeout`, `requests`, `limits`, `container_image` (an image reference or an ImageSpec), `environment`,
+    `secret_requests`, `interruptible`, `cache_serialize`).
+
+    `cache_serialize=True` (with `cache=True`) is accepted for flytekit's code and changes nothing here: a
+    local run executes its nodes one at a time, so a cached result is always written before the next
+    identical call looks; remotely, identical calls that start at the same moment may each compute the
+    value (no reservation is taken), and each stores the same result under the same key."""
     if fn is None:
         return lambda f: PythonTask(f, **options)
     return PythonTask(fn, **options)

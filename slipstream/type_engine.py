@@ -27,8 +27,8 @@ from chalicelib.errors import TypeMismatchError, ValidationError
 from chalicelib.spec import types as lt
 from slipstream.files import Directory, File
 
-SUPPORTED = ("int, float, str, bool, datetime, date, timedelta, list[T], dict[str, T], Optional[T], Union[...], "
-             "Enum, dataclasses, File, Directory")
+SUPPORTED = ("int, float, str, bool, datetime, date, timedelta, list[T], dict[str, T], dict, Optional[T], "
+             "Union[...], Enum, dataclasses, File, Directory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,10 +141,8 @@ def converter(py_type: Any) -> Converter:
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if origin is list and len(args) == 1:
         return _list_converter(converter(args[0]))
-    if origin is dict and len(args) == 2:
-        if args[0] is not str:
-            raise ValidationError(f"dict keys must be str, not {args[0]!r}: JSON objects have string keys")
-        return _dict_converter(converter(args[1]))
+    if py_type is dict or origin is dict and len(args) in (0, 2):
+        return _dict_of(args)
     if origin in (typing.Union, _pytypes.UnionType):
         rest = tuple(a for a in args if a is not type(None))
         inner = converter(rest[0]) if len(rest) == 1 else _union_converter(rest)
@@ -163,6 +161,15 @@ def converter(py_type: Any) -> Converter:
     raise ValidationError(f"unsupported annotation [{py_type!r}]; supported types are {SUPPORTED}")
 
 
+def _dict_of(args: tuple[Any, ...]) -> Converter:
+    """`dict[str, T]` as a map; a bare `dict` / `typing.Dict` as a JSON object (flytekit's untyped dict)."""
+    if not args:
+        return _JSON_OBJECT
+    if args[0] is not str:
+        raise ValidationError(f"dict keys must be str, not {args[0]!r}: JSON objects have string keys")
+    return _dict_converter(converter(args[1]))
+
+
 def _list_converter(item: Converter) -> Converter:
     def to(value: Any) -> list[Any]:
         _ensure(isinstance(value, (list, tuple)))
@@ -177,6 +184,33 @@ def _dict_converter(item: Converter) -> Converter:
         return {k: item.to_json(v) for k, v in value.items()}
 
     return Converter(lt.map_of(item.literal_type), to, lambda v: {k: item.from_json(x) for k, x in v.items()})
+
+
+def _json_to(value: Any) -> Any:
+    """A bare `dict` (or `typing.Dict`) as flytekit 1.16 carries it (a msgpack map of plain values): JSON
+    values as they are, tuples as lists; other Python objects do not fit (flytekit fails them too, unless
+    pickling is asked for). Keys must be strings, as JSON's are (msgpack would keep integer keys)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        _ensure(math.isfinite(value))
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_to(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise _Mismatch("; an untyped dict's keys must be strings")
+        return {k: _json_to(v) for k, v in value.items()}
+    raise _Mismatch(f"; an untyped dict holds JSON values (str, int, float, bool, None, list, dict), not "
+                    f"{type(value).__name__}")
+
+
+def _json_object_to(value: Any) -> dict[str, Any]:
+    _ensure(isinstance(value, dict))
+    return _json_to(value)
+
+
+_JSON_OBJECT = Converter(lt.JSON_OBJECT, _json_object_to, _identity)
 
 
 def _optional_converter(inner: Converter) -> Converter:
@@ -294,8 +328,8 @@ def _struct_converter(cls: type, fields_of: Callable[[Any], list[tuple[str, Any,
 
 
 def _pickles(py_type: Any, origin: Any) -> bool:
-    """flytekit's fallback: any other class, generic of a class, or Any travels pickled; bare list, dict and
-    tuple stay refused (they lack the element types the IR needs), as in flytekit."""
+    """flytekit's fallback: any other class, generic of a class, or Any travels pickled; bare list and tuple
+    stay refused (they lack the element types the IR needs), as in flytekit (a bare dict is a JSON object)."""
     if py_type is typing.Any:
         return True
     cls = origin if origin is not None else py_type

@@ -2,7 +2,8 @@
 
 A literal type is a small JSON object, one key naming its kind:
 
-    {"simple": "integer" | "float" | "string" | "boolean" | "datetime" | "date" | "duration" | "none"}
+    {"simple": "integer" | "float" | "string" | "boolean" | "datetime" | "date" | "duration" | "none" | "struct"}
+                       ("struct": a bare `dict`, any JSON object, as flytekit's untyped dict)
     {"list": T}        {"map": T}   (keys are strings)      {"optional": T}
     {"enum": {"name": "Color", "values": ["red", "green"]}}
     {"struct": {"name": "pkg.Point", "fields": [{"name": "x", "type": T, "required"?: false}, ...]}}
@@ -29,7 +30,7 @@ from chalicelib.errors import TypeMismatchError, ValidationError
 
 LiteralType = dict[str, Any]
 
-SIMPLE_KINDS = ("integer", "float", "string", "boolean", "datetime", "date", "duration", "none")
+SIMPLE_KINDS = ("integer", "float", "string", "boolean", "datetime", "date", "duration", "none", "struct")
 INTEGER: LiteralType = {"simple": "integer"}
 FLOAT: LiteralType = {"simple": "float"}
 STRING: LiteralType = {"simple": "string"}
@@ -38,12 +39,13 @@ DATETIME: LiteralType = {"simple": "datetime"}
 DATE: LiteralType = {"simple": "date"}
 DURATION: LiteralType = {"simple": "duration"}
 NONE: LiteralType = {"simple": "none"}
+JSON_OBJECT: LiteralType = {"simple": "struct"}
 FILE: LiteralType = {"blob": "file"}
 DIRECTORY: LiteralType = {"blob": "directory"}
 
 _SIMPLE_NAMES = {
     "integer": "int", "float": "float", "string": "str", "boolean": "bool",
-    "datetime": "datetime", "date": "date", "duration": "timedelta", "none": "None",
+    "datetime": "datetime", "date": "date", "duration": "timedelta", "none": "None", "struct": "dict",
 }
 
 
@@ -243,6 +245,8 @@ def _validate_simple(kind: str, t: LiteralType, value: Any, path: str) -> None:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     elif kind == "none":
         ok = value is None
+    elif kind == "struct":
+        ok = isinstance(value, dict)
     else:
         ok = isinstance(value, str) and _parses(kind, value)
     if not ok:

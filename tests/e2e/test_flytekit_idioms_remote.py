@@ -52,8 +52,9 @@ def test_run_remote_of_a_task_wraps_it_in_a_workflow(sandbox, monkeypatch) -> No
 
 def test_flyte_constructs_run_remotely_with_flytekits_results(sandbox, api, tmp_path) -> None:
     """pydantic models and pickled values between pods, launch plans as nodes ordered with `>>`, a retry
-    override, secrets from Secrets Manager through current_context(), and a conditional case that calls a
-    subworkflow (flytekit 1.16 gives the values below)."""
+    override, secrets from Secrets Manager through current_context(), a conditional case that calls a
+    subworkflow, a ShellTask's file, a bare dict (ints stay ints, tuples become lists) and ImageSpec.is_container()
+    inside its own image's pod (flytekit 1.16 gives the values below)."""
     specs, version = build_registration(api, [str(CONSTRUCTS)], "default", "development", "flyte-constructs")
     api.register(specs)
     runner = Runner(api, version)
@@ -66,7 +67,9 @@ def test_flyte_constructs_run_remotely_with_flytekits_results(sandbox, api, tmp_
     marker.mkdir()
     runs = [("flyte_constructs.constructs", {"box": {"width": 1, "tags": ["a"]}, "n": 3, "marker_dir": str(marker)},
              {"o0": {"width": 3.5, "tags": ["a", "wider"]}, "o1": 3.5, "o2": 4, "o3": 30, "o4": 40,
-              "o5": "attempt 3", "o6": "t:default/development:s3cret:tok-1:['password', 'token']"}),
+              "o5": "attempt 3", "o6": "t:default/development:s3cret:tok-1:['password', 'token']",
+              "o7": "HI-3!", "o8": {"n": 3, "tags": ["a", "b"], "nested": {"ok": True, "none": None}},
+              "o9": "4:int:['a', 'b']", "o10": "True:False"}),
             ("flyte_constructs.branch_to_subworkflow", {"x": 7}, {"o0": 42}),
             ("flyte_constructs.branch_to_subworkflow", {"x": 2}, {"o0": -4})]
     started = [runner.start(name, inputs)["id"]["name"] for name, inputs, _ in runs]

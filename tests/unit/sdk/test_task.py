@@ -210,8 +210,8 @@ def fn_with_bad_output(x: int) -> list:
     return []
 
 
-def fn_with_bad_named_output(x: int) -> typing.NamedTuple("Out", [("blob", dict)]):
-    return ({},)
+def fn_with_bad_named_output(x: int) -> typing.NamedTuple("Out", [("blob", tuple)]):
+    return ((),)
 
 
 @pytest.mark.parametrize("fn, message", [

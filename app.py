@@ -150,6 +150,9 @@ def _add_entity_routes(plural: str, ids_path: str, kind: str) -> None:
         items, token = services().metadata.list_versions(
             kind, *path_scope(project, domain), check_name("name", name),
             parse_limit(query_param(request, "limit")), query_param(request, "token"))
+        if kind == "launch_plan":  # the console marks the active version in the list it shows
+            return {"entities": items, "token": token, "active_version": _console().active_version(
+                *path_scope(project, domain), name)}
         return {"entities": items, "token": token}
 
     def get_one(project: str, domain: str, name: str, version: str) -> dict[str, Any]:

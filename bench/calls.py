@@ -1,6 +1,7 @@
 """AWS calls per task node, counted, and what they make of AWS's quotas and prices.
 
-    python bench/calls.py [--chain 50] [--fanout 1000] [--map 1000] [--batched 10000 --batch-size 1000]
+    python bench/calls.py [--chain 50] [--fanout 1000] [--map 1000] [--map-concurrency 0]
+                          [--batched 10000 --batch-size 1000]       (a size of 0 skips that shape)
 
 Runs three workflows of no-op tasks in an in-process sandbox and counts every AWS call each component makes:
 
@@ -43,6 +44,15 @@ from slipstream.config import ClientConfig
 from slipstream.sandbox.server import Sandbox
 
 HOOK_DIR = Path(__file__).resolve().parent / "_calls_hook"
+# `--map-concurrency`: moto's interpreter runs a Map without MaxConcurrency as one thread per item, each item's
+# run state waiting for a free task slot (four on two cores) with its token heartbeated; at 10,000 items that
+# is 10,000 threads and heartbeats in this process, which starve the sandbox. AWS needs no bound.
+BOUNDED_MAP = '''
+
+@workflow
+def mapped_bounded(xs: list[int] = list(range({map}))) -> list[int]:
+    return map_task(noop, concurrency={concurrency})(x=xs)
+'''
 _counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
 _lock = threading.Lock()
 _quiet = threading.local()
@@ -97,10 +107,7 @@ def run(client: Any, sandbox: Any, workflow: str, task_file: Path, nodes: int) -
         name = client.create_execution({"project": "default", "domain": "development",
                                         "workflow": {"name": workflow, "version": "bench"},
                                         "inputs": {}})["id"]["name"]
-        store = sandbox.services.executions.store  # read directly: polling through the API would count
-        while (record := store.get("default", "development", name)).phase not in (
-                "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
-            time.sleep(0.5)
+        record = _wait(sandbox.services.executions.store, name, start)
         wall = time.perf_counter() - start
         time.sleep(1.5)  # the status handler's last updates
         failed = "" if record.phase == "SUCCEEDED" else f"{record.phase}: {json.dumps(record.error)[:400]}"
@@ -117,6 +124,25 @@ def run(client: Any, sandbox: Any, workflow: str, task_file: Path, nodes: int) -
     if failed:
         _print_failures(events)
     return {"wall": wall, "nodes": nodes, "transitions": transitions, "calls": calls, "failed": failed}
+
+
+def _wait(store: Any, name: str, start: float) -> Any:
+    """Poll the execution's record directly (through the API the polling would count) until it ends, saying
+    every minute that it still runs. A read that times out is tried again: under a 10,000-item map moto's
+    server, in this process, answers slowly, and the run must not die of its own poller."""
+    said = time.perf_counter()
+    while True:
+        try:
+            record = store.get("default", "development", name)
+        except Exception as exc:  # pynamodb's GetError around a botocore read timeout
+            print(f"  ({time.perf_counter() - start:.0f} s) reading the execution failed, trying again: {exc}")
+            continue
+        if record.phase in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
+            return record
+        if time.perf_counter() - said > 60:
+            said = time.perf_counter()
+            print(f"  ({said - start:.0f} s) {name}: {record.phase}", flush=True)
+        time.sleep(0.5)
 
 
 def _executions_since(sfn: Any, root: str, started: float) -> list[str]:
@@ -153,19 +179,25 @@ def _report(shape: str, result: dict[str, Any]) -> dict[str, Any]:
     per_node["states:transition"] = result["transitions"] / nodes
     limit, binding = ceiling(per_node)
     dollars = cost_per_million(per_node)
-    print(f"\n== {shape}: {nodes} task nodes, {result['wall']:.1f} s in the sandbox, "
-          f"{result['transitions']} state transitions")
+    totals: collections.Counter[str] = collections.Counter()
+    for (component, service, operation), count in result["calls"].items():
+        if component != "sandbox":
+            totals[f"{service}:{operation}"] += count
+    print(f"\n== {shape}: {nodes} task nodes, {result['wall']:.1f} s in the sandbox "
+          f"({nodes / result['wall']:,.0f} task nodes/s), {result['transitions']} state transitions")
     if result["failed"]:
         print(f"  FAILED (the counts below are of a failed execution): {result['failed']}")
+    # three significant digits: a batched map's calls per item are thousandths
     print("  calls per task node by component/service: " + ", ".join(
-        f"{k} {v:.2f}" for k, v in sorted(by_component.items())))
-    print("  per operation: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_node.items()) if v >= 0.005))
+        f"{k} {v:.3g}" for k, v in sorted(by_component.items())))
+    print("  per operation: " + ", ".join(f"{k} {v:.3g}" for k, v in sorted(per_node.items()) if v >= 0.0005))
+    print("  calls in all: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
     print(f"  ceiling: {limit:,.0f} task nodes/s, bound by {binding}")
     print("  $ per million task nodes: " + ", ".join(f"{k} {v:,.2f}" for k, v in dollars.items()))
     return {"shape": shape, "nodes": nodes, "failed": result["failed"], "wall_s": round(result["wall"], 1),
             "ceiling": round(limit) if limit != float("inf") else None,
             "binding": binding, "usd_per_million": {k: round(v, 2) for k, v in dollars.items()},
-            "per_node": {k: round(v, 3) for k, v in per_node.items()},
+            "per_node": {k: round(v, 5) for k, v in per_node.items()}, "calls": dict(totals),
             "by_component": {k: round(v, 3) for k, v in by_component.items()}}
 
 
@@ -176,14 +208,19 @@ def main() -> None:
     parser.add_argument("--map", type=int, default=1000)
     parser.add_argument("--batched", type=int, default=10000, help="items of a map batched into pods (0: none)")
     parser.add_argument("--batch-size", type=int, default=1000, help="its items per pod (map_task batch_size)")
+    parser.add_argument("--map-concurrency", type=int, default=0,
+                        help="the unbatched map's map_task concurrency (0: unbounded, as compiled for AWS)")
     parser.add_argument("--heartbeat", type=int, default=300,
                         help="HeartbeatSeconds of run states: a deployment's default (the sandbox's own is 60)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _count))  # before any session exists
     task_file = Path(tempfile.mkdtemp(prefix="slipstream-calls-")) / "task-calls.txt"
-    path = write_module("bench_calls", workload(chain=args.chain, fanout=args.fanout, map=args.map,
-                                                batched=args.batched, batch_size=args.batch_size))
+    source = workload(chain=args.chain, fanout=args.fanout, map=args.map, batched=args.batched,
+                      batch_size=args.batch_size)
+    if args.map_concurrency:
+        source += BOUNDED_MAP.format(map=args.map, concurrency=args.map_concurrency)
+    path = write_module("bench_calls", source)
     # A deployment's heartbeat window, not the sandbox's 60 s (kept short so tests see lost pods soon): on two
     # shared cores the sandbox's dispatcher handles a few messages a second, so a 1,000-wide burst of run
     # messages waits in the queue longer than 60 s; on AWS the dispatcher Lambda scales out instead.
@@ -200,7 +237,8 @@ def main() -> None:
         _quiet.on = False
         print(f"task runner: {sandbox.launcher.task_runner}")
         for shape, workflow, nodes in (("chain", "chain", args.chain), ("fan-out + join", "fanout", args.fanout + 1),
-                                       ("map", "mapped", args.map),
+                                       *([(f"map, concurrency {args.map_concurrency}", "mapped_bounded", args.map)]
+                                         if args.map_concurrency else [("map", "mapped", args.map)]),
                                        (f"map, batches of {args.batch_size}", "batched", args.batched)):
             if nodes > 1:
                 rows.append(_report(shape, run(client, sandbox, f"bench_calls.{workflow}", task_file, nodes)))

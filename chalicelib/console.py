@@ -2,15 +2,19 @@
 
 Two parts live here, both thin:
 
-- Static assets (chalicelib/console/: one HTML page, its script and stylesheet, plain JS with no build step)
-  served under `/console/`. They hold no data, so they are public like the OpenAPI document; every call the
-  page makes goes to the JSON API, which is IAM-authorized on AWS (`slipstream console` signs them).
+- Static assets (chalicelib/console/: one HTML page, its scripts — common.js, graph.js, timeline.js, panel.js,
+  console.js — and stylesheet, plain JS with no build step) served under `/console/`. They hold no data, so
+  they are public like the OpenAPI document; every call the page makes goes to the JSON API, which is
+  IAM-authorized on AWS (`slipstream console` signs them).
 - Two aggregate reads, so that each view of the page costs one API request however large the workflow:
   an execution with its graph and every node execution (`/executions/…/{name}/graph`), and a launch plan
   with the inputs a launch form needs and the name's active version (`/launch_plans/…/{version}/form`, which
-  the launch plan page reads too). The graph of a workflow version never changes, so it is derived once per
-  version and kept in a small in-process cache. A gate node carries its gate (kind, signal name, value type),
-  so the execution page can answer it (POST …/signals/{name}) without another read.
+  the launch plan page reads too; the list of a launch plan's versions names the active one as well, so the
+  versions view marks it without a request per version). Each node execution carries the attempts before its
+  last (chalicelib.attempts), which the timeline draws as one bar per attempt. The graph of a workflow version
+  never changes, so it is derived once per version and kept in a small in-process cache. A gate node carries
+  its gate (kind, signal name, value type), so the execution page can answer it (POST …/signals/{name})
+  without another read.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Messages (sent by the state machines, see `compiler.asl`):
     release release some of a finished node's dependents (a wide fan-out's are spread over messages)
     gather  collect a map's items, check min_success_ratio, release the map's dependents; a large map's
             items are gathered in chunks, one message each (cursor `c`), and the last chunk finishes it
+    gather_failed  G failed (its timeout): recorded on the map node, then the execution fails (dispatch.gather)
     child   run the graph a dynamic task built, or a conditional case's subworkflow, as a child execution
             (answered when it ends)
     group   run a group of a split workflow as a child execution
@@ -39,6 +40,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib import attempts
 from chalicelib.bindings import memoized, resolve
 from chalicelib.caching import cache_key
 from chalicelib.compiler import CompiledWorkflow
@@ -196,10 +198,11 @@ class Dispatcher(MapGathering):
         self.blobs.put_json(f"{x}/{node.id}/inputs.json", values)
         count = next(iter(lengths.values()), 0)
         items = list(range(0, count, node.batch_size or 1))  # with batches: each batch's first item
+        gather = self.gather_seconds(node, count)  # G's timeout (chalicelib.dispatch.gather)
         if len(items) > asl_options(self.settings).distributed_map_threshold:
             key = self.blobs.put_json(f"{x}/{node.id}/items.json", items)
-            return {"distributed": True, "bucket": self.blobs.bucket, "key": key, "count": count}
-        return {"distributed": False, "items": items, "count": count}
+            return {"distributed": True, "bucket": self.blobs.bucket, "key": key, "count": count, "g": gather}
+        return {"distributed": False, "items": items, "count": count, "g": gather}
 
     # run
 
@@ -246,8 +249,9 @@ class Dispatcher(MapGathering):
             self._free_slot(x, path)
             self.fail_token(token, LAUNCH_FAILED, error["message"])
             return
-        if not self.store.update_node(x, path, "RUNNING", **started):
-            self.store.update_node(x, path, **started)  # it ended already (a fast pod): keep what it ran
+        entry = attempts.started(attempt, started["started_at"])  # its bar on the console's timeline
+        previous = attempts.previous_end(self.blobs, x, path, attempt)  # a retry: how the attempt before ended
+        self.store.start_attempt(x, path, attempt, entry, previous, **started)  # False: it ended already (a fast pod)
         if not created:
             logger.info("pod for %s %s attempt %s exists already: a redelivered message", x, path, attempt)
 
@@ -450,7 +454,7 @@ class Dispatcher(MapGathering):
         or was refused): kept where the pod would have put its own error, so the node and the execution say
         why."""
         self.blobs.put_json(f"{attempt_prefix(x, node_id, attempt)}/error.json",
-                            {"kind": kind, "message": message, "traceback": ""})
+                            {"kind": kind, "message": message, "traceback": "", "ended": utcnow().isoformat()})
 
     def heartbeat_token(self, token: str) -> bool:
         """Keep a token alive while its pod waits to start (see `dispatch.reconciler`); False once it ended."""

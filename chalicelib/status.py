@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Any
 
-from chalicelib import notifications
+from chalicelib import attempts, notifications
 from chalicelib.bindings import memoized, resolve
 from chalicelib.data import attempt_prefix, node_outputs, split_key
 from chalicelib.errors import NotFoundError
@@ -154,7 +154,7 @@ class StatusHandler:
                 if closed == "TIMED_OUT":
                     timed_out.append(f"node [{node.sk}] ({(node.task or {}).get('name')}) timed out")
                 continue
-            self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=utcnow())
+            self.store.update_node(x, node.sk, "FAILED", error=error, ended_at=attempts.ended_at(error))
             reported.append(f"task [{(node.task or {}).get('name')}] (node [{node.sk}]) failed: {error['message']}")
         return recorded + reported + timed_out
 

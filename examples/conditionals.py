@@ -1,4 +1,4 @@
-"""Conditionals: branch on a task's output; `.fail` stops the run with a message."""
+"""Conditionals: branch on a task's output; `.fail` stops the run with a message; a conditional inside a case."""
 
 from slipstream import conditional, task, workflow
 
@@ -49,3 +49,19 @@ def scale(x: float) -> str:
         .else_().fail("x must not be negative")
     )
     return describe(label="scaled", value=scaled)
+
+
+@workflow
+def nested(x: float) -> float:
+    """A conditional inside a case, as flytekit's nested_conditions: small fractions double, larger ones halve,
+    from 0.7 up to 1 the inner conditional fails; outside the fractions, halve from 10 on, else double."""
+    return (
+        conditional("range")
+        .if_((x >= 0.1) & (x < 1.0)).then(
+            conditional("fraction")
+            .if_(x < 0.5).then(double(x=x))
+            .elif_(x < 0.7).then(halve(x=x))
+            .else_().fail("fractions of 0.7 and above are not allowed"))
+        .elif_(x >= 10.0).then(halve(x=x))
+        .else_().then(double(x=x))
+    )

@@ -42,7 +42,8 @@ class WorkflowBuilder:
         self.name = name
         self.nodes: list[Node] = []
         self._count = 0
-        self._capture: list[Node] | None = None  # where the next node goes while a conditional case is built
+        # where the next node goes while a conditional case is built: a stack, as a case may hold a conditional
+        self._captures: list[list[Node]] = []
         self.open_conditionals: list[str] = []
         self._every_node: dict[str, Node] = {}
 
@@ -59,14 +60,19 @@ class WorkflowBuilder:
         self._count += 1
         return node_id
 
-    def start_capture(self, into: list[Node] | None) -> None:
-        self._capture = into
+    def start_capture(self, into: list[Node]) -> None:
+        """Send the next node added into `into` (a conditional case) instead of the workflow; captures nest, the
+        innermost first, so a conditional written inside a case's then() lands in that case."""
+        self._captures.append(into)
+
+    def stop_capture(self) -> None:
+        """Drop the innermost capture that took no node (an `.else_().fail(...)`)."""
+        self._captures.pop()
 
     def add_node(self, node: Node) -> None:
         self._every_node[node.id] = node
-        if self._capture is not None:
-            self._capture.append(node)
-            self._capture = None
+        if self._captures:
+            self._captures.pop().append(node)
         else:
             self.nodes.append(node)
 

@@ -6,7 +6,14 @@
               .else_().fail("x must not be zero"))
 
 Each `then(...)` receives the call written inside it; the call's node is captured into the case instead
-of the workflow, so one branch node holds them all.
+of the workflow, so one branch node holds them all. A case may hold a whole conditional, as flytekit allows:
+
+    result = (conditional("outer")
+              .if_(x > 10).then(conditional("inner").if_(y < 0).then(t1(a=x)).else_().then(t2(a=x)))
+              .else_().then(t3(a=x)))
+
+Captures nest (the builder keeps a stack), so the inner conditional's cases fill before its branch node lands
+in the outer case; case nodes are named after their place, `n0-0-else` being outer case 0's inner else.
 """
 
 from __future__ import annotations
@@ -67,9 +74,9 @@ class ConditionalSection:
         if len(captured) != 1 or not isinstance(result, (Promise, NodeOutputs, VoidPromise)) \
                 or result.node_id != captured[0].id:
             raise ValidationError(f"conditional [{self.name}]: then() takes one task or workflow call, "
-                                  "written inside it, e.g. .then(t(a=x))")
+                                  "written inside it, e.g. .then(t(a=x)) or .then(conditional(...)...)")
         node = captured[0]
-        node.id = f"{self.node_id}-{len(self.cases)}"
+        _rename(node, f"{self.node_id}-{len(self.cases)}")
         outputs = _outputs_of(result)
         if self._outputs is None:
             self._outputs = outputs
@@ -85,6 +92,16 @@ class ConditionalSection:
         }))
         outputs, named = self._outputs or ({}, False)
         return self.builder.outputs_of(self.node_id, outputs, named)
+
+
+def _rename(node: Node, node_id: str) -> None:
+    """Name a case's node after its place; a nested conditional's own cases follow it."""
+    node.id = node_id
+    if node.kind == "branch":
+        for i, case in enumerate(node.extra["cases"]):
+            _rename(case["then"], f"{node_id}-{i}")
+        if node.extra.get("else") is not None:
+            _rename(node.extra["else"], f"{node_id}-else")
 
 
 def _described(outputs: dict[str, Any]) -> str:
@@ -119,9 +136,9 @@ class _Else:
 
     def then(self, result: Any) -> Any:
         node = self.section._record(result, self.captured)
-        node.id = f"{self.section.node_id}-else"
+        _rename(node, f"{self.section.node_id}-else")
         return self.section._finish(node, None)
 
     def fail(self, message: str) -> Any:
-        self.section.builder.start_capture(None)
+        self.section.builder.stop_capture()
         return self.section._finish(None, str(message))

@@ -16,9 +16,10 @@ dispatcher checks min_success_ratio, as moto's interpreter lacks ToleratedFailur
 IR/IF.<node> (inline) and DR/DF.<node> (distributed): AWS wants every state name unique across the whole
 definition, item processors included (moto does not check). Branch nodes: W (resolves the condition
 operands inline) → Choice → the case's R/D (C/D for a case calling a subworkflow, run as a child execution
-like a dynamic task's graph), or `Fail` for `.fail`. Dynamic tasks add C ("child"): the
-dispatcher runs the graph the task built as a child execution (moto cannot run states:startExecution,
-so our code starts it and answers the token when it ends; AWS is the same).
+like a dynamic task's graph), or `Fail` for `.fail`. A case that is a conditional itself is a second Choice
+(K.<case>) with no W: the outer W resolved its operands too, and its cases' D name the outer node (`b`).
+Dynamic tasks add C ("child"): the dispatcher runs the graph the task built as a child execution (moto
+cannot run states:startExecution, so our code starts it and answers the token when it ends; AWS is the same).
 Gates (slipstream.gates): a sleep is W → `Wait` (S) → D; a signal or approval W → G, a callback whose token
 the dispatcher stores on the node and the signal route answers (no polling), TimeoutSeconds its timeout →
 D. Any failure of G (timeout, rejection) is caught into GF, a callback the dispatcher fails with a message
@@ -28,7 +29,9 @@ Clocks. A task's own timeout counts from its pod's start and the pod enforces it
 bounds the whole wait: R allows timeout + max_pending_seconds (image pulls, node scale-up; the control
 plane heartbeats the token meanwhile and fails a pod pending longer) + slack, or max_execution_seconds
 for a task without a timeout. W and C wait on other nodes and child executions: max_execution_seconds,
-as does every definition as a whole; G is answered at once: gather_timeout_seconds. No error name we
+as does every definition as a whole; G (a map's gather) by its map's size (TimeoutSecondsPath, `$.m.g` from
+W's answer: gather_timeout_seconds plus an allowance per gather chunk), its failure caught into GF, which
+the dispatcher fails after recording it on the map node. No error name we
 generate starts with `States.` but the `States.ALL` of a Catch (moto refuses other `States.*` names in
 Retry and Catch it treats as custom).
 
@@ -341,8 +344,15 @@ class _Compiler:
             "Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
             "Parameters": {"Bucket.$": "$.m.bucket", "Key.$": "$.m.key"}}, "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **self._item_states(node, "D")}}
+        # G's bound is the map's own (chalicelib.dispatch.gather.gather_seconds): its size is known only once W
+        # resolved the lists, so W's answer carries it. A failed G (its timeout) is caught into GF, answered by
+        # the dispatcher after it records the failure on the map node, so the execution names the map.
+        failed = state_name("GF", node.id)
         states[gather] = _callback({"t": "gather", "n": node.id}, result_path=None, end=True,
-                                   TimeoutSeconds=self.options.gather_timeout_seconds)
+                                   TimeoutSecondsPath="$.m.g",
+                                   Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": failed}])
+        states[failed] = _callback({"t": "gather_failed", "n": node.id, "e.$": "$.e", "s.$": "$.m.g"},
+                                   result_path=None, end=True, TimeoutSeconds=self.options.gather_timeout_seconds)
         return choose
 
     def _item_states(self, node: PlanNode, mode: str) -> dict[str, Any]:
@@ -354,18 +364,19 @@ class _Compiler:
         states[run]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": failed, "ResultPath": "$.error"}]
         return {"StartAt": run, "States": states}
 
-    def _branch(self, node: PlanNode, states: dict[str, Any]) -> str:
+    def _branch(self, node: PlanNode, states: dict[str, Any], outer: PlanNode | None = None) -> str:
+        """`outer`: the plan node whose case this (nested) conditional is. Its W resolved every operand, the
+        nested ones too (`branch_operands`), and each case's D names it (`b`): its dependents wait on it alone."""
+        owner = outer or node
         branch = node.branch or {}
         choose = state_name("K", node.id)
-        operands = {json.dumps(b, sort_keys=True): i for i, b in enumerate(branch_operands(node))}
+        operands = {json.dumps(b, sort_keys=True): i for i, b in enumerate(branch_operands(owner))}
         choices = []
         for case in branch["cases"]:
-            then = PlanNode.from_dict(case["then"])
             rule = self._rule(case["condition"], operands)
-            choices.append({**rule, "Next": self._case(then, states, done=_done(then.id, {"b": node.id}))})
+            choices.append({**rule, "Next": self._case(PlanNode.from_dict(case["then"]), states, owner)})
         if branch.get("else"):
-            otherwise = PlanNode.from_dict(branch["else"])
-            default = self._case(otherwise, states, done=_done(otherwise.id, {"b": node.id}))
+            default = self._case(PlanNode.from_dict(branch["else"]), states, owner)
         else:
             default = state_name("F", node.id)
             states[default] = {"Type": "Fail", "Error": "slipstream.ConditionalFailed",
@@ -373,8 +384,12 @@ class _Compiler:
         states[choose] = {"Type": "Choice", "Choices": choices, "Default": default}
         return choose
 
-    def _case(self, node: PlanNode, states: dict[str, Any], done: dict[str, Any]) -> str:
-        """A case's states: a task's R/D, or for a subworkflow C (the dispatcher runs it as a child) → D."""
+    def _case(self, node: PlanNode, states: dict[str, Any], owner: PlanNode) -> str:
+        """A case's states: a task's R/D, for a subworkflow C (the dispatcher runs it as a child) → D, for a
+        nested conditional its own Choice (no W: `owner`'s resolved its operands)."""
+        if node.kind == "branch":
+            return self._branch(node, states, owner)
+        done = _done(node.id, {"b": owner.id})
         if node.kind != "subworkflow":
             return self._task(node, states, done=done)
         child, finish = state_name("C", node.id), state_name("D", node.id)

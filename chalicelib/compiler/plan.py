@@ -27,7 +27,8 @@ class PlanNode:
     concurrency: int | None = None
     min_success_ratio: float = 1.0
     batch_size: int | None = None  # map items per pod (slipstream.map_task)
-    branch: dict[str, Any] | None = None  # name, cases [{condition, then: PlanNode dict}], else, else_fail
+    # name, cases [{condition, then: PlanNode dict}], else, else_fail; a case may be a branch itself (nested)
+    branch: dict[str, Any] | None = None
     gate: dict[str, Any] | None = None  # gate (sleep | signal | approve), name, seconds, type
     closure: dict[str, Any] | None = None  # subworkflow (a conditional case calling one): its compiled closure
 
@@ -48,13 +49,15 @@ class ExecutionPlan:
     input_types: dict[str, Any]
 
     def find(self, node_id: str) -> PlanNode:
-        """A node by id, including the case nodes inside branches."""
+        """A node by id, including the case nodes inside branches (nested conditionals too)."""
         if node_id in self.nodes:
             return self.nodes[node_id]
-        for node in self.nodes.values():
-            for case in [c["then"] for c in (node.branch or {}).get("cases", [])] + [(node.branch or {}).get("else")]:
-                if case and case["id"] == node_id:
-                    return PlanNode.from_dict(case)
+        pending = [case for node in self.nodes.values() for case in case_nodes(node.branch)]
+        while pending:
+            case = pending.pop()
+            if case["id"] == node_id:
+                return PlanNode.from_dict(case)
+            pending.extend(case_nodes(case.get("branch")))
         raise KeyError(node_id)
 
     @functools.cached_property
@@ -73,6 +76,21 @@ class ExecutionPlan:
     def from_dict(cls, data: dict[str, Any]) -> ExecutionPlan:
         return cls({k: PlanNode.from_dict(n) for k, n in data["nodes"].items()}, data["outputs"], data["tasks"],
                    data["output_types"], data["input_types"])
+
+
+def case_nodes(branch: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A branch's case nodes (PlanNode dicts), its else's last."""
+    if not branch:
+        return []
+    found = [case["then"] for case in branch["cases"]]
+    return found + [branch["else"]] if branch.get("else") else found
+
+
+def first_leaf(node: dict[str, Any]) -> dict[str, Any]:
+    """The node whose outputs a branch's outputs are shaped like: its first case's, through nested branches."""
+    while node.get("branch"):
+        node = node["branch"]["cases"][0]["then"]
+    return node
 
 
 def build_plan(compiled: CompiledWorkflow) -> ExecutionPlan:
@@ -234,14 +252,17 @@ def _deps(node: PlanNode) -> list[str]:
         for case in node.branch["cases"]:
             found += _condition_sources(case["condition"]) + case["then"].get("deps", [])
             found += [s for b in case["then"].get("inputs", {}).values() for s in _sources(b)]
-        if node.branch["else"]:
+        if node.branch["else"]:  # a nested conditional's deps hold its conditions' and cases' sources
+            found += node.branch["else"].get("deps", [])
             found += [s for b in node.branch["else"].get("inputs", {}).values() for s in _sources(b)]
     return sorted(set(found))
 
 
 def branch_operands(node: PlanNode) -> list[Any]:
     """The bindings a branch's conditions read, in a fixed order: the dispatcher resolves them into
-    `$.w.v<i>` for the Choice state, which `asl` compiles against the same order."""
+    `$.w.v<i>` for the Choice state, which `asl` compiles against the same order. A nested conditional's
+    conditions are the outer branch's operands too: they read only what the outer branch waited for, so one W
+    resolves them all and the inner Choice reads the same `$.w`."""
     found: list[Any] = []
 
     def walk(condition: dict[str, Any]) -> None:
@@ -253,8 +274,12 @@ def branch_operands(node: PlanNode) -> list[Any]:
             for part in condition.get("and") or condition.get("or") or []:
                 walk(part)
 
-    for case in (node.branch or {}).get("cases", []):
-        walk(case["condition"])
+    pending = [node.branch]
+    while pending:
+        branch = pending.pop(0)
+        for case in (branch or {}).get("cases", []):
+            walk(case["condition"])
+        pending.extend(case.get("branch") for case in case_nodes(branch) if case.get("branch"))
     return found
 
 
@@ -271,7 +296,7 @@ def binding_type(plan: ExecutionPlan, binding: Any) -> Any:
     if node.kind == "gate":
         return node.gate["type"]  # type: ignore[index]
     if node.kind == "branch":
-        first = node.branch["cases"][0]["then"]  # type: ignore[index]
+        first = first_leaf(node.branch["cases"][0]["then"])  # type: ignore[index]
         task = first["closure"]["workflow"] if first.get("closure") else plan.tasks[first["task"]]
     else:
         task = plan.tasks[node.task]  # type: ignore[index]

@@ -2,45 +2,17 @@
    the execution view reads /executions/…/{name}/graph, which holds the execution, its graph and every node. */
 (function () {
   "use strict";
-  const API = new URL("../api/v1/", location.href).href;
-  const TERMINAL = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
-  const PHASES = ["QUEUED", "RUNNING", ...TERMINAL];
+  const { TERMINAL, PHASES, enc, esc, phase, json, when, duration, api, post, typeText, fieldValue, parentOf,
+    rollup } = Slip;
   const REFRESH_MS = 1000;
   const view = document.getElementById("view");
   let timers = [];
   let generation = 0;
 
-  const enc = encodeURIComponent;
-  function esc(value) {
-    return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;",
-      '"': "&quot;", "'": "&#39;" }[c]));
-  }
-  const phase = (p) => `<span class="phase p-${esc(p || "NONE")}">${esc(p || "not started")}</span>`;
-  const json = (v) => `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
-  function duration(start, end) {
-    if (!start) return "";
-    const ms = (end ? new Date(end) : new Date()) - new Date(start);
-    return ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round(ms / 1000) % 60} s`;
-  }
   function status(text) { document.getElementById("status").textContent = text; }
   function crumbs(parts) {
     document.getElementById("crumbs").innerHTML = parts.map(([t, h]) => `<a href="${h}">${esc(t)}</a>`).join("/ ");
   }
-
-  async function api(path, options) {
-    const answer = await fetch(API + path, { headers: { "Content-Type": "application/json" }, ...options });
-    const text = await answer.text();
-    let body = null;
-    try { body = text ? JSON.parse(text) : null; } catch (e) { body = { error: { message: text } }; }
-    if (!answer.ok) {
-      const message = (body && body.error && body.error.message) || (body && body.Message) || answer.statusText;
-      throw new Error(`${answer.status}: ${message}`);
-    }
-    return body;
-  }
-  const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body || {}) });
-
   function every(ms, fn) { timers.push(setInterval(fn, ms)); }
   function fail(error) { view.innerHTML = `<p class="error" data-test="error">${esc(error.message)}</p>`; }
 
@@ -110,21 +82,18 @@
   async function versions(p, d, kind, name, query) {
     const token = query.get("token");
     const page = await api(`${KIND[kind][1]}/${p}/${d}/${enc(name)}?limit=50${token ? `&token=${enc(token)}` : ""}`);
-    view.innerHTML = `${domainNav(p, d, kind)}<h1>${esc(name)}</h1><p class="muted">Versions, newest first</p>
-      <table><tr><th>Version</th><th>Registered</th><th>Digest</th></tr>${page.entities.map((e) =>
-        `<tr><td><a href="#/p/${p}/${d}/${kind}/${enc(name)}/${enc(e.id.version)}">${esc(e.id.version)}</a></td>
-        <td>${when(e.registered_at)}</td><td class="muted">${esc(e.digest.slice(0, 12))}</td></tr>`).join("")}</table>
+    const active = page.active_version;  // launch plans: the answer names the active version (null: none is)
+    const link = (v) => `<a href="#/p/${p}/${d}/${kind}/${enc(name)}/${enc(v)}">${esc(v)}</a>`;
+    const badge = `<span class="badge active" id="active-version">active</span>`;
+    view.innerHTML = `${domainNav(p, d, kind)}<h1>${esc(name)}</h1><p class="muted">Versions, newest first${
+      active === null ? " · no version is active" : ""}</p>
+      <table id="versions"><tr><th>Version</th><th>Registered</th><th>Digest</th></tr>${page.entities.map((e) =>
+        `<tr data-version="${esc(e.id.version)}"><td>${link(e.id.version)}${e.id.version === active ? ` ${badge}` : ""}
+        </td><td>${when(e.registered_at)}</td><td class="muted">${esc(e.digest.slice(0, 12))}</td></tr>`).join("")}
+      </table>${active && !page.entities.some((e) => e.id.version === active) ? `<p>Active: ${link(active)}</p>` : ""}
       ${page.token ? `<p><a href="#/p/${p}/${d}/${kind}/${enc(name)}?token=${enc(page.token)}">More</a></p>` : ""}`;
   }
 
-  function typeText(t) {
-    if (!t || typeof t !== "object") return String(t);
-    if (t.simple) return t.simple;
-    if (t.list) return `list[${typeText(t.list)}]`;
-    if (t.map) return `dict[str, ${typeText(t.map)}]`;
-    if (t.optional) return `optional[${typeText(t.optional)}]`;
-    return JSON.stringify(t);
-  }
   function interfaceTable(iface) {
     const rows = (vars, io) => vars.map((v) => `<tr><td>${io}</td><td>${esc(v.name)}</td><td>${esc(typeText(v.type))}
       </td><td>${"default" in v ? esc(JSON.stringify(v.default)) : ""}</td></tr>`).join("");
@@ -171,12 +140,6 @@
     }
   }
 
-  function fieldValue(field, raw) {
-    const simple = field.type && field.type.simple;
-    if (["string", "datetime", "date", "duration"].includes(simple)) return raw;
-    return JSON.parse(raw);
-  }
-
   async function launch(p, d, name, version) {
     const form = await api(`launch_plans/${p}/${d}/${enc(name)}/${enc(version)}/form`);
     const text = (f, v) => (v === null || v === undefined ? "" :
@@ -207,37 +170,11 @@
   }
 
   // ---- one execution -------------------------------------------------------------------------------------
-  /* Node execution ids nest: `n2.3` is item 3 of map n2, `n1/n0` a dynamic child of n1, `n0.n1` node n1 of
-     subworkflow n0 (which has no record of its own); the graph draws the top-level id. */
-  const parentOf = (nodeId) => nodeId.split(/[./]/)[0];
-  /* A node with no record of its own (a subworkflow) takes its phase from what ran inside it. */
-  function rollup(phases, executionPhase) {
-    if (!phases.length) return undefined;
-    if (phases.some((x) => x === "FAILED" || x === "TIMED_OUT")) return "FAILED";
-    if (phases.some((x) => !TERMINAL.includes(x))) return "RUNNING";
-    if (phases.every((x) => x === "SUCCEEDED")) return TERMINAL.includes(executionPhase) ? "SUCCEEDED" : "RUNNING";
-    return phases.includes("ABORTED") ? "ABORTED" : "SUCCEEDED";
-  }
-  /* The direct children of `id` (record or not), each {node_id, phase, ...record}. */
-  function childrenOf(nodes, id, executionPhase) {
-    const byKey = new Map();
-    for (const c of nodes) {
-      const sep = c.node_id[id.length];
-      if (c.node_id.length <= id.length || !c.node_id.startsWith(id) || (sep !== "." && sep !== "/")) continue;
-      const rest = c.node_id.slice(id.length + 1);
-      const cut = rest.search(/[./]/);
-      const key = id + sep + (cut < 0 ? rest : rest.slice(0, cut));
-      if (!byKey.has(key)) byKey.set(key, { own: null, inner: [] });
-      if (cut < 0) byKey.get(key).own = c; else byKey.get(key).inner.push(c.phase);
-    }
-    return [...byKey].map(([key, { own, inner }]) => own || { node_id: key, phase: rollup(inner, executionPhase),
-      attempts: 0 });
-  }
-
   async function execution(p, d, name, query) {
     const mine = generation;
     const tab = query.get("tab") || "graph";
     const state = { selected: query.get("node"), groups: null, data: null };
+    const panel = { p, d, name, state, live: () => mine === generation, keep: (timer) => timers.push(timer) };
     const base = `#/p/${p}/${d}/x/${enc(name)}`;
     crumbs([[p, "#/"], [d, `#/p/${p}/${d}/executions`], [name, base]]);
     const first = await api(`executions/${p}/${d}/${enc(name)}/graph`);
@@ -257,7 +194,7 @@
       main.innerHTML = `<div id="graph"></div>`;
       const lay = SlipGraph.layout(first.graph);
       state.groups = SlipGraph.render(document.getElementById("graph"), lay, (id) => {
-        state.selected = id; draw(); showNode(p, d, name, state, mine);
+        state.selected = id; draw(); SlipPanel.show(panel);
       });
     }
     function showError(err) { document.getElementById("x-error").textContent = err.message; }
@@ -284,7 +221,7 @@
         for (const [top, list] of inner) if (!phases.has(top)) phases.set(top, rollup(list, x.phase));
         SlipGraph.paint(state.groups, phases, state.selected);
       } else if (tab === "timeline") {
-        main.innerHTML = timeline(nodes, x);
+        main.innerHTML = SlipTimeline.render(nodes, x);
       } else if (tab === "nodes") {
         main.innerHTML = nodeTable(nodes, base);
       } else {
@@ -302,7 +239,7 @@
     draw();
     performance.mark("execution-drawn");  // bench/console_render.py reads these two
     requestAnimationFrame(() => setTimeout(() => performance.mark("execution-painted")));  // after the next frame
-    if (state.selected) showNode(p, d, name, state, mine);
+    if (state.selected) SlipPanel.show(panel);
     if (!TERMINAL.includes(first.execution.phase)) {
       every(REFRESH_MS, () => {
         if (TERMINAL.includes(drawnPhase)) return;
@@ -323,145 +260,6 @@
       <th>Duration</th></tr>${nodes.map((n) => `<tr><td><a href="${base}?tab=nodes&node=${enc(n.node_id)}">${
       esc(n.node_id)}</a></td><td>${esc(n.task && n.task.name)}</td><td>${phase(n.phase)}</td><td>${n.attempts}</td>
       <td>${n.cache_hit ? "hit" : ""}</td><td>${duration(n.started_at, n.ended_at)}</td></tr>`).join("")}</table>`;
-  }
-
-  function timeline(nodes, x) {
-    const started = nodes.filter((n) => n.started_at);
-    if (!started.length) return `<p class="muted">No node has started yet</p>`;
-    const t0 = Math.min(...started.map((n) => new Date(n.started_at)));
-    const t1 = Math.max(...started.map((n) => (n.ended_at ? new Date(n.ended_at) : Date.now())),
-      x.ended_at ? new Date(x.ended_at) : 0);
-    const span = Math.max(t1 - t0, 1);
-    return `<div class="timeline" id="timeline">${started.map((n) => {
-      const s = new Date(n.started_at) - t0, e = (n.ended_at ? new Date(n.ended_at) : Date.now()) - t0;
-      return `<div class="tl-row" title="${esc(n.node_id)} ${duration(n.started_at, n.ended_at)}"><span>${
-        esc(n.node_id)}</span><div class="tl-track"><div class="tl-bar p-${esc(n.phase)}" style="left:${
-        (100 * s / span).toFixed(2)}%;width:${(100 * (e - s) / span).toFixed(2)}%"></div></div></div>`;
-    }).join("")}<p class="muted">${duration(new Date(t0).toISOString(), new Date(t1).toISOString())} in all</p></div>`;
-  }
-
-  const GATE_WAITS = (x, n) => !TERMINAL.includes(x.phase) && !(n && TERMINAL.includes(n.phase));
-
-  /* A signal or approval gate that still waits gets a form: a value input typed by the gate's type, or
-     approve / reject. The value may come before the gate is reached; the API keeps it until then. */
-  function gateForm(g) {
-    if (g.gate === "approve") {
-      return `<div class="gate" data-gate="${esc(g.name)}"><p>Approval <b>${esc(g.name)}</b> waits</p><div class="actions">
-        <button id="gate-approve">Approve</button><button class="danger" id="gate-reject">Reject</button></div>
-        <p id="gate-result"></p></div>`;
-    }
-    const simple = g.type && g.type.simple;
-    const input = simple === "boolean" ? `<select id="gate-value"><option>true</option><option>false</option></select>`
-      : ["integer", "float"].includes(simple) ? `<input id="gate-value" type="number" step="${simple === "integer" ? 1 : "any"}">`
-      : simple ? `<input id="gate-value" type="text" placeholder="${esc(simple)}">`
-      : `<textarea id="gate-value" rows="3" placeholder="JSON"></textarea>`;
-    return `<form class="gate launch" data-gate="${esc(g.name)}" id="gate-form"><p>Signal <b>${esc(g.name)}</b> waits
-      for a value</p><label for="gate-value">value: ${esc(typeText(g.type))}</label>${input}
-      <div class="actions"><button id="gate-submit" type="submit">Send</button></div><p id="gate-result"></p></form>`;
-  }
-
-  function wireGate(p, d, name, g, after) {
-    const result = document.getElementById("gate-result");
-    const send = (value) => post(`executions/${p}/${d}/${enc(name)}/signals/${enc(g.name)}`, { value })
-      .then((r) => { result.textContent = `sent ${JSON.stringify(r.value)}`; after(); })
-      .catch((err) => { result.innerHTML = `<span class="error">${esc(err.message)}</span>`; });
-    if (g.gate === "approve") {
-      document.getElementById("gate-approve").onclick = () => send(true);
-      document.getElementById("gate-reject").onclick = () => send(false);
-      return;
-    }
-    document.getElementById("gate-form").onsubmit = (event) => {
-      event.preventDefault();
-      let value;
-      try { value = fieldValue({ type: g.type }, document.getElementById("gate-value").value); } catch (err) {
-        result.innerHTML = `<span class="error">not ${esc(typeText(g.type))}: ${esc(err.message)}</span>`;
-        return;
-      }
-      send(value);
-    };
-  }
-
-  const childKey = (id) => id.slice(id.search(/[./][^./]*$/) + 1);
-  function byItem(a, b) {
-    const ia = Number(a.node_id.split(".").pop()), ib = Number(b.node_id.split(".").pop());
-    return Number.isNaN(ia) || Number.isNaN(ib) ? a.node_id.localeCompare(b.node_id, "en", { numeric: true }) : ia - ib;
-  }
-
-  /* Map items, dynamic children and a subworkflow's nodes, opened in place: a chip per map item (failures
-     listed), a row per other child; each opens in this panel like a node of the graph. */
-  function childrenView(children) {
-    const kind = children.length && children.every((c) => /\.\d+$/.test(c.node_id)) ? "map" : "other";
-    if (!children.length) return "";
-    const counts = {};
-    children.forEach((c) => { counts[c.phase] = (counts[c.phase] || 0) + 1; });
-    const summary = `<p>${children.length} ${kind === "map" ? "items" : "children"}: ${Object.entries(counts)
-      .map(([k, v]) => `${v} ${esc(k)}`).join(", ")}</p>`;
-    const sorted = [...children].sort(byItem);
-    if (kind === "map") {
-      const shown = sorted.slice(0, 400);
-      const failures = sorted.filter((c) => c.error || ["FAILED", "TIMED_OUT"].includes(c.phase));
-      return `${summary}<div class="chips" id="children">${shown.map((c) => `<a class="chip p-${esc(c.phase)}"
-        data-child="${esc(c.node_id)}" title="${esc(c.node_id)} ${esc(c.phase)}">${esc(childKey(c.node_id))}</a>`)
-        .join("")}${sorted.length > shown.length ? `<span class="muted"> +${sorted.length - shown.length} more</span>` :
-        ""}</div>${failures.length ? `<h2>Failures</h2>${failures.slice(0, 20).map((c) => `<p class="error"><a data-child="${esc(c.node_id)}">${esc(childKey(c.node_id))}</a>: ${c.error ? esc(c.error.message) :
-        `${esc(c.phase)} (open it for its log)`}</p>`).join("")}${
-        failures.length > 20 ? `<p class="muted">+${failures.length - 20} more</p>` : ""}` : ""}`;
-    }
-    return `${summary}<table id="children"><tr><th>Child</th><th>Task</th><th>Phase</th><th>Duration</th></tr>${
-      sorted.slice(0, 200).map((c) => `<tr><td><a data-child="${esc(c.node_id)}">${esc(childKey(c.node_id))}</a></td>
-      <td>${esc(c.task && c.task.name)}</td><td>${phase(c.phase)}</td><td>${duration(c.started_at, c.ended_at)}</td>
-      </tr>`).join("")}</table>`;
-  }
-
-  function showNode(p, d, name, state, mine) {
-    const panel = document.getElementById("node-panel");
-    const id = state.selected;
-    const xPhase = state.data.execution.phase;
-    const top = parentOf(id);
-    const shape = state.data.graph.nodes.find((x) => x.id === top) || {};
-    const children = childrenOf(state.data.nodes, id, xPhase);
-    const own = state.data.nodes.find((x) => x.node_id === id);
-    const n = own ||
-      (children.length ? { node_id: id, phase: rollup(children.map((c) => c.phase), xPhase), attempts: 0 } : undefined);
-    const up = id === top ? null : id.slice(0, id.search(/[./][^./]*$/));
-    const g = id === top && shape.gate && shape.gate.gate !== "sleep" ? shape.gate : null;
-    panel.innerHTML = `${up ? `<p><a id="to-parent" data-child="${esc(up)}">← ${esc(up)}</a></p>` : ""}
-      <h2>${esc(id)} ${phase(n && n.phase)}</h2>${n ? `<p>${g ? `${esc(g.gate)} ${esc(g.name)}` :
-      esc((n.task && n.task.name) || shape.entity)} ·
-      attempts ${n.attempts}${n.cache_hit ? " · cache hit" : ""} · ${duration(n.started_at, n.ended_at)}</p>
-      ${n.pod ? `<p class="muted">pod ${esc(n.pod)}</p>` : ""}${n.error ? `<p class="error">${esc(n.error.code)}: ${
-      esc(n.error.message)}</p>` : ""}` : `<p class="muted">has not run</p>`}${
-      g && GATE_WAITS(state.data.execution, n) ? gateForm(g) : ""}${childrenView(children)}
-      ${g || !own || (children.length && !own.started_at) ? "" : `<h2>Log tail</h2><pre id="node-logs" class="muted">…</pre>`}`;
-    panel.querySelectorAll("[data-child]").forEach((a) => {
-      a.onclick = () => { state.selected = a.dataset.child; showNode(p, d, name, state, mine); };
-    });
-    if (g) {
-      if (GATE_WAITS(state.data.execution, n)) {
-        wireGate(p, d, name, g, () => setTimeout(() => api(`executions/${p}/${d}/${enc(name)}/graph`).then((data) => {
-          if (mine !== generation) return;
-          state.data = data;
-          if (state.selected === id) showNode(p, d, name, state, mine);
-        }), 500));
-      }
-      return;  // a gate runs no pod: it has no log
-    }
-    if (!document.getElementById("node-logs")) return;  // a subworkflow or a map: their nodes have the logs
-    const load = () => api(`executions/${p}/${d}/${enc(name)}/logs?node=${enc(id)}`).then((r) => {
-      const el = document.getElementById("node-logs");
-      if (el && state.selected === id) el.textContent = r.logs.split("\n").slice(-60).join("\n") || "(empty)";
-    }).catch((err) => {
-      const el = document.getElementById("node-logs");
-      if (el && state.selected === id) el.textContent = err.message;
-    });
-    if (n && n.started_at) load(); else document.getElementById("node-logs").textContent = "(not started)";
-    if (n && !TERMINAL.includes(n.phase)) {
-      const timer = setInterval(() => {
-        if (mine !== generation || state.selected !== id) { clearInterval(timer); return; }
-        load();
-      }, 2000);
-      timers.push(timer);
-    }
   }
 
   // ---- router --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ A node is one of
      "type": literal type | null, "inputs": {"value": binding} (approve only), "upstream": [...]}
 
 A gate's `seconds` is a sleep's duration, else its timeout; `type` is its output `o0`'s (none for a sleep).
+A branch case's `then` (or its `else`) may be a branch itself: a conditional written inside a case.
 
 A binding says where an input's value comes from:
 

@@ -1,14 +1,30 @@
 """Execution and node execution records in DynamoDB. Phases only move forward: every update is
-conditional on the stored rank being lower, so repeated or out-of-order events change nothing."""
+conditional on the stored rank being lower, so repeated or out-of-order events change nothing. The one
+exception is `end_nodes`, a map gather's batched writes, for the reason its docstring gives.
+
+Hot partition keys, decided against spreading. Every node record of one execution shares the partition key
+`<project>#<domain>#<execution>` (a wide fan-out or map writes thousands of them at once). The node-executions
+table has no local secondary index, so DynamoDB may split that item collection across partitions by sort key
+when it runs hot ("split for heat"), and one partition key is not capped at one partition's 1,000 writes a
+second: the ceiling per record is per item (each node path is its own item), which a node never nears. Spreading
+the key (`#<shard>` suffixes) would cost every reader of an execution's nodes N queries instead of one and buy
+nothing the split does not. Batched map items no longer write records per item (one per batch, see
+chalicelib.dispatch.gather), which removes the widest burst. The executions table is different and left as is:
+its partition key is the project-domain and it has an LSI (by_created), so its item collection cannot split:
+one project-domain is held to one partition's 1,000 writes and 3,000 strong reads a second and 10 GB
+(millions of executions); the writes per execution are few (its phases), so this binds only at hundreds of
+executions started a second in one project-domain — changing it is a table migration."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import size
 
+from chalicelib.attempts import previous_attempts
 from chalicelib.errors import NotFoundError
 from chalicelib.events import Outbox, PhaseChange, micros, node_change
 from chalicelib.store.models import Models
@@ -127,16 +143,50 @@ class ExecutionStore:
     def update_node(self, execution_key: str, node_id: str, phase: str | None = None, **fields: Any) -> bool:
         """Create or update a node record; a phase only moves forward (False if it would go back)."""
         Node = self.models.NodeExecution
-        item = Node(pk=execution_key, sk=node_id)
         actions = [getattr(Node, k).set(v) for k, v in fields.items()]
         if phase is None:
-            item.update(actions=actions)
+            Node(pk=execution_key, sk=node_id).update(actions=actions)
             return True
+        return self._move_node(execution_key, node_id, phase, actions)
+
+    def start_attempt(self, execution_key: str, node_id: str, attempt: int, entry: dict[str, Any],
+                      previous: dict[str, Any] | None = None, **fields: Any) -> bool:
+        """RUNNING for `attempt` with `fields`, its `entry` added to the node's attempt log and, on a retry, the
+        attempt before it closed with `previous` (ended_at, outcome, error): one write (chalicelib.attempts).
+        The log takes attempt n only while it holds n entries, so a redelivered run message adds nothing twice
+        and a log with a gap is left alone (its node still moves). False if the node has ended already (a fast
+        pod): then what it ran is kept, and its log entry."""
+        Node = self.models.NodeExecution
+        log = Node.attempt_log
+        if attempt == 0:
+            log_actions, log_condition = [log.set([entry])], log.does_not_exist()
+        else:
+            log_actions = [log[attempt].set(entry)]  # an index just past the end appends
+            log_actions += [log[attempt - 1][k].set(v) for k, v in (previous or {}).items()]
+            log_condition = size(log) == attempt
+        actions = [getattr(Node, k).set(v) for k, v in fields.items()]
+        if self._move_node(execution_key, node_id, "RUNNING", actions + log_actions, log_condition):
+            return True
+        if self.update_node(execution_key, node_id, "RUNNING", **fields):
+            return True  # the log refused the entry (a redelivery), the phase did not
+        try:
+            Node(pk=execution_key, sk=node_id).update(actions=actions + log_actions, condition=log_condition)
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+        return False
+
+    def _move_node(self, execution_key: str, node_id: str, phase: str, actions: Sequence[Any],
+                   also: Any = None) -> bool:
+        Node = self.models.NodeExecution
+        item = Node(pk=execution_key, sk=node_id)
         rank = NODE_RANK[phase]
-        actions += [Node.phase.set(phase), Node.phase_rank.set(rank)]
+        actions = [*actions, Node.phase.set(phase), Node.phase_rank.set(rank)]
         condition = Node.phase_rank.does_not_exist() | (Node.phase_rank < rank)
         if phase in ("RUNNING", "QUEUED"):  # a retry's next attempt: the same phase again, and no new event
             condition = Node.phase_rank.does_not_exist() | (Node.phase_rank <= rank)
+        if also is not None:
+            condition = condition & also
         now = utcnow()
         try:  # through the table connection: Model.update returns the new item only, and the event needs the old
             old = item._get_connection().update_item(execution_key, range_key=node_id, actions=actions,
@@ -224,6 +274,33 @@ class ExecutionStore:
             raise
         return item
 
+    def end_nodes(self, execution_key: str, ends: dict[str, tuple[str, dict[str, Any]]]) -> int:
+        """End many node records at once: `ends` maps a node path to (final phase, fields). Records already in a
+        final phase are left as they are; the others are read 100 at a time (BatchGetItem) and written whole 25 at
+        a time (BatchWriteItem), creating those that do not exist. Not conditional, as BatchWriteItem cannot
+        be: only for records no other writer moves forward any more (a map's items once its Map state ended,
+        chalicelib.dispatch.gather). Each moved phase adds its change event, as `update_node` does. Returns
+        how many records were written."""
+        Node = self.models.NodeExecution
+        found = {item.sk: item for item in Node.batch_get([(execution_key, path) for path in ends],
+                                                          consistent_read=True)}
+        changes = []
+        now = utcnow()
+        with Node.batch_write() as batch:
+            for path, (phase, fields) in ends.items():
+                rank = NODE_RANK[phase]
+                item = found.get(path) or Node(pk=execution_key, sk=path)
+                if item.phase_rank is not None and item.phase_rank >= rank:
+                    continue
+                previous = item.phase
+                for name, value in {**fields, "phase": phase, "phase_rank": rank}.items():
+                    setattr(item, name, value)
+                batch.save(item)
+                changes.append(node_change(execution_key, path, phase, rank, now, previous))
+        for change in changes:
+            self.events.add(change)
+        return len(changes)
+
     def add_gathered(self, execution_key: str, node_id: str, chunk: str) -> int:
         """Note that a map's item chunk is gathered; how many chunks are (a set: repeating a chunk counts once)."""
         Node = self.models.NodeExecution
@@ -255,6 +332,8 @@ def node_view(record: Any) -> dict[str, Any]:
         "cache_hit": record.cache_hit == "true",
         "started_at": _iso(record.started_at),
         "ended_at": _iso(record.ended_at),
+        "previous_attempts": previous_attempts(record.attempt_log, int(record.attempts or 0)),
         "outputs_key": record.outputs_key,
         "error": record.error,
+        **({"items": record.map_items} if getattr(record, "map_items", None) else {}),
     }

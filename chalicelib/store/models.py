@@ -175,6 +175,8 @@ def build_models(settings: Settings) -> Models:
         wait_token = UnicodeAttribute(null=True)
         finished_deps = UnicodeSetAttribute(null=True)  # dependencies seen succeeded, while the node waits
         gathered = UnicodeSetAttribute(null=True)  # a map's item chunks gathered so far
+        map_items = JSONAttribute(null=True)  # a gathered map's items: count, succeeded, failed, failed_items
+        attempt_log = ListAttribute(null=True)  # one map per attempt (chalicelib.attempts)
 
     class TaskCache(Model):
         Meta = _meta(settings, settings.task_cache_table)

@@ -24,6 +24,7 @@ EXAMPLE_RUNS = [
     ("conditionals.py", "toss", ["--seed", "3"], {"o0": "tails"}),
     ("conditionals.py", "scale", ["--x", "3"], {"o0": "scaled: 6.0"}),
     ("conditionals.py", "scale", ["--x", "20"], {"o0": "scaled: 10.0"}),
+    ("conditionals.py", "nested", ["--x", "0.6"], {"o0": 0.3}),
     ("map_reduce.py", "scaled_sum", [], {"o0": 60}),
     ("map_reduce.py", "scaled_sum", ["--xs", "[1, 2]", "--factor", "3"], {"o0": 9}),
     ("map_reduce.py", "inverses", [], {"o0": 3}),
@@ -55,6 +56,7 @@ GATED_RUNS = [
 FAILING_RUNS = [
     ("reliability.py", "user_error", [], "ValueError: bad input"),
     ("conditionals.py", "scale", ["--x", "-1"], "x must not be negative"),
+    ("conditionals.py", "nested", ["--x", "0.8"], "conditional [fraction] failed: fractions of 0.7 and above"),
     ("map_reduce.py", "strict_inverses", [], "ZeroDivisionError: division by zero"),
 ]
 # not run here: sleeps 30 s, as the local engine does not enforce task timeouts (remote runs do)

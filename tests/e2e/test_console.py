@@ -114,6 +114,12 @@ def test_the_launch_form_starts_a_run(page, runner, registered):
     page.locator('#active-badge[data-active="yes"]').wait_for()
     assert page.locator("#activate").is_disabled()
     page.screenshot(path=ARTIFACTS / "launch-plan-active.png", full_page=True)
+    _open(page, "/p/default/development/launch_plans/nightly_greeting")  # the versions list marks it
+    page.locator(f'#versions tr[data-version="{registered}"] #active-version').wait_for()
+    assert page.locator("#active-version").count() == 1
+    page.screenshot(path=ARTIFACTS / "launch-plan-versions-active.png", full_page=True)
+    _open(page, f"/p/default/development/launch_plans/nightly_greeting/{registered}")
+    page.locator('#active-badge[data-active="yes"]').wait_for()
     page.locator("#deactivate").click()
     page.locator('#active-badge[data-active="no"]', has_text="no version is active").wait_for()
     page.locator("#launch").click()
@@ -170,3 +176,44 @@ def test_gates_are_answered_from_the_page(page, runner):
     page.locator('#graph g[data-kind="gate"]', has_text="title").click()
     assert page.locator("#gate-value").count() == 0
     page.screenshot(path=ARTIFACTS / "gate-answered.png", full_page=True)
+
+
+def test_the_timeline_draws_one_bar_per_attempt(page, runner, tmp_path):
+    # GIVEN examples/reliability.py's flaky task, which succeeds on its third call: one call already made, so its
+    # first attempt fails and Step Functions' Retry runs a second one, which succeeds
+    (tmp_path / "attempts").write_text("1")
+    done = runner.run("reliability.retried", {"marker_dir": str(tmp_path)})
+    assert done["phase"] == "SUCCEEDED", done.get("error")
+    name = done["id"]["name"]
+    # THEN the graph answer (the page's one request) holds both attempts with their times and outcomes, in order
+    answer = runner.client.request("GET", f"/api/v1/executions/default/development/{name}/graph")
+    (node,) = answer["nodes"]
+    (first,) = node["previous_attempts"]  # the node's own fields are its last attempt's
+    assert (first["attempt"], first["outcome"], node["attempts"], node["phase"]) == (0, "FAILED", 2, "SUCCEEDED")
+    assert "transient failure 2" in first["error"]
+    assert first["started_at"] < first["ended_at"] < node["started_at"] < node["ended_at"], node
+    # AND the timeline draws a bar per attempt, colored by its outcome, with its number in the tooltip
+    _open(page, f"/p/default/development/x/{name}?tab=timeline&node=n0")
+    bars = page.locator('#timeline .tl-row[data-node="n0"] .tl-bar')
+    bars.first.wait_for()
+    assert bars.evaluate_all("els => els.map(e => e.dataset.outcome)") == ["FAILED", "SUCCEEDED"]
+    assert "attempt 1 of 2 · FAILED" in bars.first.get_attribute("title")
+    assert page.locator("#attempts tr[data-attempt]").count() == 2  # the node's panel lists them too
+    page.screenshot(path=ARTIFACTS / "execution-timeline-attempts.png", full_page=True)
+
+
+def test_a_batched_map_shows_its_items_summary_and_a_chip_per_pod(page, runner):
+    # GIVEN examples/batched_map.py: 50 items in pods of 10, item 0 failing (1/0), above its success ratio
+    done = runner.run("batched_map.batched_inverses", {})
+    assert done["phase"] == "SUCCEEDED", done.get("error")
+    # WHEN the map node is opened
+    _open(page, f"/p/default/development/x/{done['id']['name']}?node=n0")
+    chips = page.locator("#children .chip")
+    chips.first.wait_for()
+    # THEN the summary counts items from the map's own record, and each chip is a pod named by its items
+    assert "50 items: 49 succeeded, 1 failed (5 pods of 10)" in page.locator("#node-panel").inner_text()
+    assert chips.all_inner_texts() == ["0–9", "10–19", "20–29", "30–39", "40–49"]
+    assert chips.evaluate_all("els => els.map(e => e.className)")[0].endswith("p-FAILED")
+    failures = page.locator("#node-panel").inner_text()
+    assert "0–9: 1 of 10 items of batch [0..9] failed; item 0: ZeroDivisionError" in failures
+    page.screenshot(path=ARTIFACTS / "batched-map.png", full_page=True)

@@ -249,6 +249,10 @@ def test_a_batched_map_runs_its_items_in_few_pods_each_item_with_its_own_outcome
     assert execution["phase"] == "SUCCEEDED", execution.get("error")
     assert execution["outputs"]["o0"] == [None] + [1 / x for x in range(1, 50)]
     nodes = runner.nodes(execution["id"]["name"])
+    # one record per batch (its pod's), none per item: the failed item is listed on its batch and on the map
+    assert {n for n in nodes if n.startswith("n0.")} == {f"n0.{i}" for i in range(0, 50, 10)}
+    assert all(nodes[f"n0.{i}"]["pod"] for i in range(0, 50, 10))  # 5 pods
     assert nodes["n0.0"]["phase"] == "FAILED"  # its batch's other nine items succeeded all the same
-    assert all(nodes[f"n0.{i}"]["phase"] == "SUCCEEDED" for i in range(1, 50))
-    assert {n for n, v in nodes.items() if v.get("pod")} == {f"n0.{i}" for i in range(0, 50, 10)}  # 5 pods
+    assert [item["index"] for item in nodes["n0.0"]["error"]["items"]] == [0]
+    assert all(nodes[f"n0.{i}"]["phase"] == "SUCCEEDED" for i in range(10, 50, 10))
+    assert nodes["n0"]["items"] == {"count": 50, "succeeded": 49, "failed": 1, "failed_items": [0], "batch_size": 10}

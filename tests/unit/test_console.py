@@ -63,7 +63,7 @@ def test_assets_are_read_from_the_package_and_bad_names_refused():
 
 def test_every_file_the_page_loads_is_package_data():
     page = resources.files("chalicelib").joinpath("console", "index.html").read_text()
-    for name in ("console.css", "graph.js", "console.js"):
+    for name in ("console.css", "common.js", "graph.js", "timeline.js", "panel.js", "console.js"):
         assert f'"{name}"' in page
         assert resources.files("chalicelib").joinpath("console", name).is_file()
 

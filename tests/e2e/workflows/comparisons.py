@@ -136,6 +136,17 @@ def nested(a: int, b: int, word: str) -> str:
 
 
 @workflow
+def nested_conditions(x: int, y: int) -> str:
+    """flytekit's nested_conditions: a conditional inside a case. The outer W resolves the inner condition's
+    operands too, and the inner Choice follows the outer one with no W of its own."""
+    return (conditional("outer")
+            .if_(x > 10).then(conditional("inner")
+                              .if_(y < 0).then(label(text="negative"))
+                              .else_().then(label(text="positive")))
+            .else_().then(label(text="none")))
+
+
+@workflow
 def sign(x: float) -> str:
     """if / elif / else-fail: zero stops the run."""
     return (conditional("sign")

@@ -81,7 +81,7 @@ class Harness:
         self.x = f"p/development/x{uuid.uuid4().hex[:10]}"
         self.handled: list[tuple[dict[str, Any], collections.Counter[str]]] = []  # drained: (message, its calls)
         self.counted.reset()
-        for limit in ("GATHER_CHUNK", "RELEASE_INLINE", "RELEASE_PER_MESSAGE"):
+        for limit in ("GATHER_CHUNK", "GATHER_ITEMS", "RELEASE_INLINE", "RELEASE_PER_MESSAGE"):
             vars(self.dispatcher).pop(limit, None)
         return self
 

@@ -50,7 +50,11 @@ def test_run_states_leave_the_task_timeout_to_the_pod_and_heartbeat_as_configure
 def test_waits_children_and_gathers_are_bounded_and_each_definition_is_too():
     states = _all_states(_two_maps_and_a_fan_in())
     assert states["W.n2"]["TimeoutSeconds"] == 86_400  # n3 follows its only dependency n2: no W of its own
-    assert states["G.n0"]["TimeoutSeconds"] == 120
+    # a map's gather: bounded per map by the dispatcher's answer to W (its size), its failure caught into GF
+    assert states["G.n0"]["TimeoutSecondsPath"] == "$.m.g" and "TimeoutSeconds" not in states["G.n0"]
+    assert states["G.n0"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "GF.n0"}]
+    assert states["GF.n0"]["TimeoutSeconds"] == 120
+    assert states["GF.n0"]["Parameters"]["MessageBody"]["t"] == "gather_failed"
     assert states["D.n3"]["TimeoutSeconds"] == SEND_TIMEOUT_SECONDS
     split = compile_asl(plan_of(chain(3)), dataclasses.replace(OPTIONS, max_nodes_per_machine=1))
     groups = [s for s in _all_states(split).values() if s.get("Parameters", {}).get("MessageBody", {}).get("t")

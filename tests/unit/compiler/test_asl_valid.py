@@ -41,12 +41,15 @@ def _states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 def test_the_corpus_holds_every_kind_of_definition(definitions):
     states = [s for d in definitions.values() for _, s in _states(d)]
     kinds = Counter(s["Parameters"]["MessageBody"]["t"] for s in states if s["Type"] == "Task")
-    assert set(kinds) == {"wait", "run", "done", "gather", "child", "group", "gate", "gate_failed"}
+    assert set(kinds) == {"wait", "run", "done", "gather", "gather_failed", "child", "group", "gate", "gate_failed"}
     assert any(s["Type"] == "Wait" for s in states)  # examples/gates.py's sleep
     assert {s["ItemProcessor"]["ProcessorConfig"]["Mode"] for s in states if s["Type"] == "Map"} == {
         "INLINE", "DISTRIBUTED"}
     assert any(s["Type"] == "Fail" for s in states) and any(s["Type"] == "Choice" and "And" in json.dumps(s)
                                                             for s in states)
+    choices = {name for d in definitions.values() for name, s in _states(d) if s["Type"] == "Choice"}
+    assert any(s["Type"] == "Choice" and {c["Next"] for c in s["Choices"]} & choices
+               for s in states)  # examples/conditionals.py:nested, a conditional inside a case
     assert len(definitions) > 300
 
 
@@ -76,6 +79,9 @@ def test_every_task_state_and_every_definition_is_bounded_in_time(definitions):
         assert definition["TimeoutSeconds"] == limit, label
         for name, state in _states(definition):
             if state["Type"] != "Task":
+                continue
+            if state.get("TimeoutSecondsPath"):  # a map's gather: bounded by the dispatcher, per map (gather_seconds)
+                assert state["Parameters"]["MessageBody"]["t"] == "gather" and state["Catch"], (label, name)
                 continue
             assert 1 <= state["TimeoutSeconds"] <= min(limit, MAX_TIMEOUT_SECONDS), (label, name)
             assert state.get("HeartbeatSeconds", 0) < state["TimeoutSeconds"], (label, name)

@@ -60,6 +60,11 @@ on a no-op chain of 50, py-spy --gil, they were about half of the sandbox's CPU 
   thread (an SQS long poll) while the pool is below its size.
 - **A new boto3 client per service call** in the integrations above (two per node): one per region and
   service, as clients are thread-safe.
+- **Counting a queue's messages on every send.** SendMessage reads one FIFO attribute through
+  `Queue.attributes`, which counts the queue's messages three times: a send cost O(queue length), so a
+  backed-up queue (the event recorder's, behind a 10,000-item map's events) slowed every send into it further.
+  A standard queue has no FIFO attributes: while a send runs, its queue's attributes are not computed
+  (`_cheap_sends`); GetQueueAttributes and FIFO queues are unchanged.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ def apply() -> None:
     _keep_states_errors_of_branches_and_items()
     _retry_integration_calls()
     _cut_per_request_costs()
+    _cheap_sends()
     _applied = True
 
 
@@ -168,6 +174,31 @@ def _skip_unstarted_executions() -> None:
                 if getattr(getattr(e, "exec_worker", None), "env", None) is not None]
 
     StepFunctionsParserBackend._get_executions = _get_executions  # type: ignore[method-assign]
+
+
+def _cheap_sends() -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    counted = Queue.attributes
+    sending = threading.local()
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if getattr(sending, "active", False) and not self.fifo_queue:
+            return {}  # what a send reads of a standard queue: no ContentBasedDeduplication
+        return counted.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    send = SQSBackend.send_message
+
+    @functools.wraps(send)
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
 def _cut_per_request_costs() -> None:

@@ -94,3 +94,20 @@ def _status_in_moto(models, arn: str) -> tuple:
                     if execution.exec_arn == arn:
                         return arn, execution.exec_status.value, execution.error
     return arn, None, None
+
+
+def test_sends_skip_counting_the_queue_yet_attributes_and_fifo_deduplication_are_unchanged(sandbox):
+    sqs = sandbox.client("sqs")
+    standard = sqs.create_queue(QueueName=f"sends-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=standard, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(10)])
+    sqs.send_message(QueueUrl=standard, MessageBody="last")
+    received = sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=3, VisibilityTimeout=60)["Messages"]
+    counts = sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["All"])["Attributes"]
+    assert (len(received), counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) \
+        == (3, "8", "3")
+    fifo = sqs.create_queue(QueueName=f"sends-{uuid.uuid4().hex[:8]}.fifo",
+                            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):  # the same body twice: content-based deduplication keeps one
+        sqs.send_message(QueueUrl=fifo, MessageBody="once", MessageGroupId="g")
+    assert sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "1"

@@ -70,14 +70,24 @@ def project(api, request) -> str:
     return name
 
 
-# The longest files, longest first. xdist's loadfile hands whole files to the workers in collection order:
-# started first, the long ones overlap each other instead of ending the run on one worker alone.
-LONG_FILES = ("tests/e2e/test_burst.py", "tests/e2e/test_conditionals_remote.py",
-              "tests/e2e/test_remote_executions.py", "tests/integration/test_registration_atomic.py",
-              "tests/e2e/test_cli_remote.py", "tests/e2e/test_clocks.py", "tests/e2e/test_sandbox_lifecycle.py",
-              "tests/e2e/test_launch.py", "tests/integration/dispatch/test_reconciler.py",
-              "tests/integration/test_task_image_install.py", "tests/unit/test_client_retries.py",
-              "tests/e2e/test_cli_sandbox.py", "tests/integration/test_api_concurrency.py", "tests/e2e/test_console.py")
+# The longest files, longest first (measured with --durations=0). xdist's loadfile hands whole files to the
+# workers in collection order: started first, the long ones overlap each other instead of ending the run on
+# one worker alone.
+LONG_FILES = ("tests/e2e/test_conditionals_remote.py", "tests/e2e/test_burst.py",
+              "tests/integration/test_registration_atomic.py", "tests/e2e/test_remote_executions.py",
+              "tests/e2e/test_sandbox_lifecycle.py", "tests/e2e/test_cli_remote.py", "tests/e2e/test_clocks.py",
+              "tests/integration/dispatch/test_reconciler.py", "tests/e2e/test_console.py", "tests/e2e/test_launch.py",
+              "tests/integration/test_task_image_install.py",
+              "tests/e2e/test_cli_sandbox.py", "tests/e2e/test_limits.py", "tests/e2e/test_cli_local.py",
+              "tests/e2e/test_faults.py", "tests/deploy/test_aws.py", "tests/e2e/test_flytekit_idioms_remote.py",
+              "tests/unit/compiler/test_asl_valid.py", "tests/integration/dispatch/test_reconciler_selectors.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """xdist (3.x) reorders loadfile's files by their number of tests unless told not to, which put a file of
+    two long tests (the burst) last and made it the run's tail; the order of LONG_FILES is by time."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -81,7 +81,11 @@ def test_watch_executions_tells_of_each_start_and_of_each_end_once_it_is_complet
             time.sleep(0.05)
     finally:
         unwatch()
-    assert [t for t in told if t[0] == arn] == [(arn, "RUNNING", None), (arn, "FAILED", "Mine")]
+    ours = [t for t in told if t[0] == arn]
+    assert len(ours) == 2, ours  # told of its start and of its end
+    assert ours[1] == (arn, "FAILED", "Mine")  # the end, once complete: status and error both there
+    # the start is told once its thread started; on a loaded machine that thread may end before the tell is read
+    assert ours[0][1] in ("RUNNING", "FAILED"), ours
 
 
 def _status_in_moto(models, arn: str) -> tuple:

@@ -175,10 +175,10 @@ class ExecutionService:
     def _view(self, record: Any, detail: bool = True) -> dict[str, Any]:
         view = execution_view(record)
         if detail:
-            view["inputs"] = self.blobs.get_json(record.inputs_key) if record.inputs_key else None
+            view["inputs"] = self.blobs.get_immutable_json(record.inputs_key) if record.inputs_key else None
             outputs = record.outputs
             if outputs is None and record.outputs_key:
-                outputs = self.blobs.get_json(record.outputs_key)
+                outputs = self.blobs.get_immutable_json(record.outputs_key)
             view["outputs"] = outputs
         return view
 
@@ -269,7 +269,7 @@ class ExecutionService:
         record = self.store.get(project, domain, name)
         if not record.inputs_key:
             raise ConflictError(f"execution [{project}/{domain}/{name}] never started; nothing to relaunch")
-        inputs = self.blobs.get_json(record.inputs_key)
+        inputs = self.blobs.get_immutable_json(record.inputs_key)
         workflow = self.registration.get("workflow", Identifier.from_dict(record.workflow))["spec"]
         plan = None
         if record.launch_plan:

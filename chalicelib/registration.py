@@ -120,7 +120,7 @@ class RegistrationService:
 
     def _stored_spec(self, kind: str, ref: dict[str, str]) -> dict[str, Any] | None:
         record = self.metadata.get_entity(kind, Identifier.from_dict(ref))
-        return None if record is None else self.blobs.get_json(record.spec_key)
+        return None if record is None else self.blobs.get_immutable_json(record.spec_key)
 
     def _closure_specs(
         self, batch: _Batch, key: str, workflow: dict[str, Any]
@@ -212,7 +212,7 @@ class RegistrationService:
         record = self.metadata.get_entity(kind, ident)
         if record is None:
             raise NotFoundError(f"{kind.replace('_', ' ')} [{ident}] is not registered")
-        body: dict[str, Any] = {**record.summary(), "spec": self.blobs.get_json(record.spec_key)}
+        body: dict[str, Any] = {**record.summary(), "spec": self.blobs.get_immutable_json(record.spec_key)}
         if record.closure_key:
             body["closure_key"] = record.closure_key
         return body
@@ -221,7 +221,7 @@ class RegistrationService:
         record = self.metadata.get_entity("workflow", ident)
         if record is None or record.closure_key is None:
             raise NotFoundError(f"workflow [{ident}] is not registered")
-        return self.blobs.get_json(record.closure_key)
+        return self.blobs.get_immutable_json(record.closure_key)
 
 
 def _workflow_order(workflows: dict[str, dict[str, Any]]) -> Iterable[str]:

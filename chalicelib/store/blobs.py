@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from chalicelib.errors import NotFoundError
 from chalicelib.spec.serialize import canonical_json, content_hash
 
+IMMUTABLE_CACHE_BYTES = 16 * 1024 * 1024
+
+
+class _BytesLru:
+    """Bodies by key, least recently used dropped first once they hold more than `budget` bytes together.
+    Thread-safe: the sandbox serves requests from many threads with one store."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.budget // 4:
+            return
+        with self._lock:
+            if key in self._bodies:
+                return
+            self._bodies[key] = body
+            self._size += len(body)
+            while self._size > self.budget:
+                self._size -= len(self._bodies.popitem(last=False)[1])
+
 
 class BlobStore:
-    def __init__(self, s3_client: Any, bucket: str) -> None:
+    def __init__(self, s3_client: Any, bucket: str, cache_bytes: int = IMMUTABLE_CACHE_BYTES) -> None:
         self.s3 = s3_client
         self.bucket = bucket
+        self._immutable = _BytesLru(cache_bytes)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -26,6 +60,20 @@ class BlobStore:
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.s3.exceptions.NoSuchKey as exc:
             raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
+        return json.loads(body)
+
+    def get_immutable_json(self, key: str) -> Any:
+        """`get_json` for an object written once and never replaced — an execution's inputs, its outputs once
+        it ended, a content-addressed spec or closure. Kept in memory (within a byte budget), so a warm
+        Lambda answering the polls of a watched execution, or starting runs of one workflow, reads S3 once
+        per object. Each call parses afresh: callers may change what they get."""
+        body = self._immutable.get(key)
+        if body is None:
+            try:
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except self.s3.exceptions.NoSuchKey as exc:
+                raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
+            self._immutable.put(key, body)
         return json.loads(body)
 
     def get_text(self, key: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.data import node_outputs
 from chalicelib.status import is_map_run_child
 from slipstream.cli.register import build_registration
 
@@ -44,3 +45,17 @@ def test_a_map_item_succeeding_does_not_end_its_running_root_execution(sandbox, 
         assert current["phase"] in ("QUEUED", "RUNNING") and not current.get("outputs")
     finally:
         api.terminate("default", "development", name)
+
+
+def test_a_workflow_ending_in_a_conditional_has_its_outputs_before_the_conditionals_copy_lands(sandbox, runner):
+    # GIVEN a run whose last node is a conditional
+    execution = runner.run("conditionals.toss", {"seed": 4})
+    assert execution["phase"] == "SUCCEEDED", execution.get("error")
+    x = f"default/development/{execution['id']['name']}"
+    services = sandbox.services
+    [branch] = [n.id for n in services.dispatcher.plan(x).nodes.values() if n.kind == "branch"]
+    # WHEN its end is handled before the dispatcher copied the case's outputs to the conditional's (the state
+    # machine does not wait for that copy)
+    services.blobs.s3.delete_object(Bucket=services.blobs.bucket, Key=node_outputs(x, branch))
+    # THEN the outputs are read from the case that ran
+    assert services.status.outputs_of(x) == execution["outputs"]

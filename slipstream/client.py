@@ -29,12 +29,14 @@ _REGISTER_RERUN = ("registration is idempotent, so running `slipstream register`
 
 
 class ApiClient:
-    def __init__(self, config: ClientConfig, timeout: float = 60.0, tries: int = 4) -> None:
+    def __init__(self, config: ClientConfig, timeout: float = 60.0, tries: int = 4, backoff: float = 0.5) -> None:
         """`timeout`: seconds to wait for an answer (a registration adds SECONDS_PER_SPEC per spec);
-        `tries`: sends of one request at most, when a connection is reset (see slipstream.transport)."""
+        `tries`: sends of one request at most, when a connection is reset (see slipstream.transport);
+        `backoff`: seconds before the second send, doubling after."""
         self.config = config
         self.timeout = timeout
         self.tries = tries
+        self.backoff = backoff
         self.requests_sent = 0
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None, *,
@@ -48,7 +50,7 @@ class ApiClient:
         if self.config.auth == "sigv4":
             headers = self._sign(method, url, data, headers)
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        attempts = Attempts(timeout or self.timeout, self.tries, rerun_hint=rerun_hint,
+        attempts = Attempts(timeout or self.timeout, self.tries, self.backoff, rerun_hint=rerun_hint,
                             idempotent=method in ("GET", "HEAD", "PUT", "DELETE") if idempotent is None else idempotent)
         try:
             payload = send(request, attempts, self.config.api_url, self._count)
@@ -124,7 +126,8 @@ class ApiClient:
         """PUT to a presigned URL; an explicit type, as urllib's default (form-encoded) makes S3
         emulators try to parse the body."""
         put = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
-        send(put, Attempts(self.timeout, self.tries, idempotent=True), urllib.parse.urlsplit(url).netloc, self._count)
+        send(put, Attempts(self.timeout, self.tries, self.backoff, idempotent=True), urllib.parse.urlsplit(url).netloc,
+             self._count)
 
 
     def upload_file(self, project: str, domain: str, path: Any) -> str:

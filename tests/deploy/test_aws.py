@@ -15,6 +15,7 @@ How far moto goes, measured (moto 5.2.5):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from typing import Any
@@ -36,9 +37,14 @@ SERVICES = ("cloudformation", "s3", "sts", "eks", "iam", "dynamodb", "sqs")
 ACCOUNT = "123456789012"  # moto's
 
 
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session for the module: a new one reads every service model again (4 s of the file's time)."""
+    return boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=REGION)
+
+
 def clients(endpoint: str) -> dict[str, Any]:
-    session = boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=REGION)
-    return {name: session.client(name, endpoint_url=endpoint) for name in SERVICES}
+    return {name: _session().client(name, endpoint_url=endpoint) for name in SERVICES}
 
 
 def deployer(endpoint: str, stack: str, lines: list[str] | None = None, *, bootstrapped: bool = True) -> Deployer:

@@ -18,8 +18,10 @@ from tests.support.sandbox_process import sandbox_process
 
 pytestmark = pytest.mark.e2e
 WORKFLOWS = Path(__file__).parent / "workflows"
-HEARTBEAT_SECONDS = 5  # the R states' HeartbeatSeconds: far shorter than the 12 s the pod is held
-MAX_PENDING_SECONDS = 18
+HEARTBEAT_SECONDS = 5  # the R states' HeartbeatSeconds: 3 s shorter than the 8 s the pod is held
+# The unschedulable pod fails after this: the critical path of the module. The sandbox ends a pod's hold before it
+# checks the maximum again, so a held pod (8 s) and the maximum do not race.
+MAX_PENDING_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +38,12 @@ def pending_runner(tmp_path_factory) -> Runner:
 def started(pending_runner) -> dict[str, str]:
     """The three executions, started at once so that their waits overlap: test → execution name."""
     runs = {"late": ("pending.scheduled_late", {"x": 41}), "unschedulable": ("pending.unschedulable", {"x": 1}),
-            "retried": ("faults.retried_after_user_error", {"seconds": 4.0})}
+            "retried": ("faults.retried_after_user_error", {"seconds": 2.5})}
     return {key: pending_runner.start(workflow, inputs)["id"]["name"] for key, (workflow, inputs) in runs.items()}
 
 
 def test_a_pod_pending_longer_than_its_timeout_and_heartbeat_still_runs_and_succeeds(pending_runner, started):
-    # GIVEN a task with a 3 s timeout whose pod stays Pending for 12 s (> timeout, > HeartbeatSeconds)
+    # GIVEN a task with a 3 s timeout whose pod stays Pending for 8 s (> timeout, > HeartbeatSeconds)
     execution = pending_runner.wait(started["late"])
     # THEN it runs once it starts and succeeds
     assert execution["phase"] == "SUCCEEDED", execution.get("error")
@@ -59,7 +61,7 @@ def test_a_pod_that_never_starts_fails_with_its_reason_after_the_maximum_pending
 
 
 def test_a_retry_after_a_user_error_heartbeats_and_succeeds(pending_runner, started):
-    # GIVEN a task that heartbeats for 4 s (every second here), then fails its first attempt
+    # GIVEN a task that heartbeats for 2.5 s (every second here: twice), then fails its first attempt
     execution = pending_runner.wait(started["retried"])
     # THEN its second attempt heartbeats as long, under a token of its own, and succeeds
     assert execution["phase"] == "SUCCEEDED", execution.get("error")

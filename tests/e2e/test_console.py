@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import Runner
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +37,24 @@ def browser():
         launched.close()
 
 
+@pytest.fixture(scope="module")
+def started(api_config, registered, tmp_path_factory) -> dict[str, str]:
+    """The finished executions later tests open, started together as the module's first page opens: they run
+    while the earlier tests work (one after another, waiting for them was a third of the module's time)."""
+    from slipstream.client import ApiClient
+
+    runner = Runner(ApiClient(api_config), registered)
+    # examples/reliability.py's flaky task succeeds on its third call: one call already made, so its first
+    # attempt fails and Step Functions' Retry runs a second one, which succeeds
+    marker_dir = tmp_path_factory.mktemp("reliability")
+    (marker_dir / "attempts").write_text("1")
+    return {"diamond": runner.start("graphs.diamond", {"x": 3})["id"]["name"],
+            "retried": runner.start("reliability.retried", {"marker_dir": str(marker_dir)})["id"]["name"],
+            "batched_map": runner.start("batched_map.batched_inverses", {})["id"]["name"]}
+
+
 @pytest.fixture()
-def page(browser, sandbox, registered):
+def page(browser, sandbox, registered, started):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=sandbox.api_url)
     opened = context.new_page()
     errors: list[str] = []
@@ -64,8 +81,8 @@ def test_the_list_shows_a_fresh_execution(page, runner):
     assert page.locator(f'tr[data-execution="{started}"]').count() == 0
 
 
-def test_the_graph_shows_every_node_with_its_phase(page, runner):
-    done = runner.run("graphs.diamond", {"x": 3})
+def test_the_graph_shows_every_node_with_its_phase(page, runner, started):
+    done = runner.wait(started["diamond"])
     name = done["id"]["name"]
     assert done["phase"] == "SUCCEEDED"
     _open(page, f"/p/default/development/x/{name}")
@@ -178,11 +195,9 @@ def test_gates_are_answered_from_the_page(page, runner):
     page.screenshot(path=ARTIFACTS / "gate-answered.png", full_page=True)
 
 
-def test_the_timeline_draws_one_bar_per_attempt(page, runner, tmp_path):
-    # GIVEN examples/reliability.py's flaky task, which succeeds on its third call: one call already made, so its
-    # first attempt fails and Step Functions' Retry runs a second one, which succeeds
-    (tmp_path / "attempts").write_text("1")
-    done = runner.run("reliability.retried", {"marker_dir": str(tmp_path)})
+def test_the_timeline_draws_one_bar_per_attempt(page, runner, started):
+    # GIVEN examples/reliability.py's flaky task whose first attempt failed and whose retry succeeded (`started`)
+    done = runner.wait(started["retried"])
     assert done["phase"] == "SUCCEEDED", done.get("error")
     name = done["id"]["name"]
     # THEN the graph answer (the page's one request) holds both attempts with their times and outcomes, in order
@@ -202,9 +217,9 @@ def test_the_timeline_draws_one_bar_per_attempt(page, runner, tmp_path):
     page.screenshot(path=ARTIFACTS / "execution-timeline-attempts.png", full_page=True)
 
 
-def test_a_batched_map_shows_its_items_summary_and_a_chip_per_pod(page, runner):
+def test_a_batched_map_shows_its_items_summary_and_a_chip_per_pod(page, runner, started):
     # GIVEN examples/batched_map.py: 50 items in pods of 10, item 0 failing (1/0), above its success ratio
-    done = runner.run("batched_map.batched_inverses", {})
+    done = runner.wait(started["batched_map"])
     assert done["phase"] == "SUCCEEDED", done.get("error")
     # WHEN the map node is opened
     _open(page, f"/p/default/development/x/{done['id']['name']}?node=n0")

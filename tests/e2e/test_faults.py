@@ -4,6 +4,7 @@ at the heartbeat timeout; a pod Kubernetes refuses fails its node at once with K
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,16 +21,28 @@ pytestmark = pytest.mark.e2e
 WORKFLOWS = Path(__file__).parent / "workflows"
 
 
-@pytest.fixture()
-def faults(api, project) -> Runner:
-    project_api = ApiClient(ClientConfig(api.config.api_url, project, "development", "none"))
+@pytest.fixture(scope="module")
+def faults(api_config) -> Runner:
+    """The module's project with the fault workflows registered once: each test reads only the executions it
+    starts, and registering per test cost a second each."""
+    project = f"faults-{uuid.uuid4().hex[:8]}"
+    ApiClient(api_config).create_project(project)
+    project_api = ApiClient(ClientConfig(api_config.api_url, project, "development", "none"))
     files = [str(WORKFLOWS / "faults.py"), str(WORKFLOWS / "pending.py")]
     project_api.register(build_registration(project_api, files, project, "development", "v1")[0])
     return Runner(project_api, "v1", project=project)
 
 
-def test_a_task_killed_on_every_attempt_fails_its_execution_saying_it_was_killed(faults):
-    execution = faults.run("faults.dies", {"x": 1})
+@pytest.fixture(scope="module")
+def killed(faults) -> dict[str, str]:
+    """Both killed-task executions, started together: the one killed on every attempt waits out two Retry
+    intervals (1 s, then 2 s), in which the other one runs."""
+    return {workflow: faults.start(f"faults.{workflow}", {"x": 1})["id"]["name"]
+            for workflow in ("dies", "retried_after_kill")}
+
+
+def test_a_task_killed_on_every_attempt_fails_its_execution_saying_it_was_killed(faults, killed):
+    execution = faults.wait(killed["dies"])
     assert execution["phase"] == "FAILED"
     message = execution["error"]["message"]
     assert "killed by SIGKILL before it reported" in message and "faults.killed" in message, message
@@ -37,8 +50,8 @@ def test_a_task_killed_on_every_attempt_fails_its_execution_saying_it_was_killed
     assert faults.nodes(execution["id"]["name"])["n0"]["attempts"] == 3
 
 
-def test_a_killed_task_is_retried_and_the_retry_succeeds(faults):
-    name = faults.start("faults.retried_after_kill", {"x": 1})["id"]["name"]
+def test_a_killed_task_is_retried_and_the_retry_succeeds(faults, killed):
+    name = killed["retried_after_kill"]
     execution = faults.wait(name)
     assert execution["phase"] == "SUCCEEDED", execution.get("error")
     assert execution["outputs"] == {"o0": 1}  # the second attempt's number

@@ -1,11 +1,12 @@
 """`slipstream launch`, `get execution ID --wait` and `sandbox notifications` as a user types them, against the
-session's sandbox, each test in its own project. The launch plan is registered from a file the launch never
+session's sandbox, in a project of the module's own. The launch plan is registered from a file the launch never
 sees: its options come from the registered interface."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,22 @@ nightly = LaunchPlan.create("nightly", wf, fixed_inputs={"factor": 2.0}, default
 '''
 
 
-@pytest.fixture()
-def home(tmp_path: Path, sandbox, project) -> Path:
-    """A SLIPSTREAM_HOME pointing at the session's sandbox and this test's project; its `sandbox` folder is
+@pytest.fixture(scope="module")
+def project(api_config) -> str:
+    """The module's project: its tests read only what they start (executions by name), so they share the plans
+    registered once (registering per test cost a CLI run each)."""
+    from slipstream.client import ApiClient
+
+    name = f"launch-{uuid.uuid4().hex[:8]}"
+    ApiClient(api_config).create_project(name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, sandbox, project) -> Path:
+    """A SLIPSTREAM_HOME pointing at the session's sandbox and the module's project; its `sandbox` folder is
     the session sandbox's home, so `slipstream sandbox notifications` reads what that sandbox recorded."""
+    tmp_path = tmp_path_factory.mktemp("launch")
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.json").write_text(json.dumps({"api_url": sandbox.api_url, "project": project}))
@@ -134,18 +147,25 @@ def _replay(sandbox, project: str, name: str) -> None:
 
 
 def _recorded(sandbox, project: str, name: str, expected: int) -> list[dict[str, Any]]:
-    """What the sandbox recorded about the execution: once `expected` records are there, the queue is drained
-    until it stays empty, so extras would show too. The deadline only stops a hung test."""
+    """What the sandbox recorded about the execution, once `expected` records are there and its queue holds
+    nothing, neither waiting nor received and unwritten (the recorder writes a batch before deleting it), so
+    extras would show too: a replay's notifications are in the queue when `_replay` returns (SNS delivers to
+    SQS within the publish). The deadline only stops a hung test."""
     recorder = next(w for w in sandbox.workers if isinstance(w, NotificationRecorder))
     end = time.monotonic() + DEADLINE_SECONDS
     while True:
+        settled = _queue_is_empty(sandbox, recorder.queue_url)
         found = [r for r in read_records(sandbox.home / FILE_NAME)
                  if r["project"] == project and r["execution"] == name]
-        if (len(found) >= expected or time.monotonic() > end) and recorder.drain(wait_seconds=1) == 0:
-            time.sleep(1.5)  # a batch the recorder thread received is written within its step
-            return [r for r in read_records(sandbox.home / FILE_NAME)
-                    if r["project"] == project and r["execution"] == name]
-        time.sleep(0.2)
+        if (len(found) >= expected and settled) or time.monotonic() > end:
+            return found
+        time.sleep(0.05)
+
+
+def _queue_is_empty(sandbox, queue_url: str) -> bool:
+    counts = sandbox.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return counts == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
 @pytest.mark.parametrize(("notification", "named"), [

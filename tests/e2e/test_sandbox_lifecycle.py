@@ -25,7 +25,12 @@ from tests.support.cli import ROOT, slipstream, succeeded
 
 pytestmark = pytest.mark.e2e
 
-REGISTRATIONS = 20
+# Concurrent registrations of every example, each its own version: ~4 s of the sandbox's work, so a server that
+# answered one request at a time would keep a health check waiting past the 2 s that once made status say the
+# sandbox had stopped. Few large batches: many small concurrent ones cost the sandbox 2-4x their work in contention.
+# (Concurrent registrations of the same batch are tests/integration/test_registration_atomic.py's.)
+REGISTRATIONS = 3
+STATUS_GAP = 0.25  # seconds between status commands: each is a Python process that competes with the load
 
 
 def _status(home: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -84,11 +89,11 @@ def test_status_says_starting_then_running_then_unhealthy_while_it_does_not_answ
 
     os.kill(pid, signal.SIGSTOP)  # alive, but its API cannot answer
     try:
-        code, info = _status(home, "--timeout", "1")
+        code, info = _status(home, "--timeout", "0.2")
     finally:
         os.kill(pid, signal.SIGCONT)
     assert code == 3 and info["phase"] == "unhealthy" and info["pid"] == pid and info["running"] is False
-    assert "did not answer its health check within 1s" in info["detail"]
+    assert "did not answer its health check within 0.2s" in info["detail"]
     assert _status(home)[0] == 0
 
 
@@ -97,14 +102,13 @@ def test_status_under_load_says_running_and_stop_returns_once_the_process_is_gon
     code, info = _status(home)
     assert code == 0
     pid, client = info["pid"], ApiClient(ClientConfig(info["api_url"], "default", "development", "none"))
-    paths = [str(EXAMPLES / m) for m in ("hello.py", "graphs.py", "subworkflows.py")]
-    batches = [build_registration(client, paths, "default", "development", f"load{i}")[0]
-               for i in range(REGISTRATIONS // 2)]
+    batches = [build_registration(client, [str(EXAMPLES)], "default", "development", f"load{i}")[0]
+               for i in range(REGISTRATIONS)]
     errors: list[BaseException] = []
 
     def register(i: int) -> None:
         try:
-            ApiClient(client.config).register(batches[i % len(batches)])
+            ApiClient(client.config).register(batches[i])
         except BaseException as exc:
             errors.append(exc)
 
@@ -114,6 +118,7 @@ def test_status_under_load_says_running_and_stop_returns_once_the_process_is_gon
     statuses = []
     while any(thread.is_alive() for thread in load):
         statuses.append(_status(home))
+        _join_within(load, STATUS_GAP)
     for thread in load:
         thread.join()
     assert errors == []
@@ -127,6 +132,13 @@ def test_status_under_load_says_running_and_stop_returns_once_the_process_is_gon
     _assert_logged_a_run(home / "sandbox" / "sandbox.log", name, pid)
     assert _status(home) == (1, {"running": False, "api_url": None})
     assert not (home / "sandbox" / "state.json").exists() and not (home / "sandbox" / "sandbox.pid").exists()
+
+
+def _join_within(threads: list[threading.Thread], seconds: float) -> None:
+    """Wait up to `seconds` for all `threads` to end."""
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _assert_logged_a_run(log: Path, name: str, pid: int) -> None:
@@ -147,9 +159,9 @@ def test_stop_kills_a_sandbox_that_does_not_stop_and_says_so(home):
     succeeded(slipstream(home, "sandbox", "start"))
     pid = _status(home)[1]["pid"]
     os.kill(pid, signal.SIGSTOP)  # hung: it cannot act on SIGTERM
-    stopped = succeeded(slipstream(home, "sandbox", "stop", "--grace", "1"))
+    stopped = succeeded(slipstream(home, "sandbox", "stop", "--grace", "0.2"))
     assert not _exists(pid)
-    assert f"did not stop within 1s of SIGTERM; killed it (SIGKILL, pid {pid})" in stopped.stdout
+    assert f"did not stop within 0.2s of SIGTERM; killed it (SIGKILL, pid {pid})" in stopped.stdout
     assert stopped.stdout.strip().endswith("sandbox stopped")
     assert _status(home)[0] == 1
     again = succeeded(slipstream(home, "sandbox", "stop"))

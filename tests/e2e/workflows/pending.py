@@ -6,7 +6,7 @@ from datetime import timedelta
 from slipstream import task, workflow
 
 
-@task(timeout=timedelta(seconds=3), environment={"SLIPSTREAM_SANDBOX_PENDING_SECONDS": "12"})
+@task(timeout=timedelta(seconds=3), environment={"SLIPSTREAM_SANDBOX_PENDING_SECONDS": "8"})
 def slow_to_schedule(x: int) -> int:
     return x + 1
 

@@ -3,6 +3,7 @@ README's first command on a fresh virtual environment, each beside its goal (iss
 
     python bench/fast_feedback.py                 # sandbox start and stop, 3 rounds (~1 minute)
     python bench/fast_feedback.py --install       # and the README's first command in a fresh venv (minutes)
+    python bench/fast_feedback.py --suite         # and the README's test command's pytest run (minutes)
 
 Start is the wall time of `slipstream sandbox start` (a new process: the CLI, then the sandbox process until
 its API answers), with the CPU seconds the sandbox process spent until then (load-independent: on a loaded
@@ -16,6 +17,10 @@ scratch venv and the sandbox in a scratch home, from the repository root (`pip i
 twice for the warm-cache figure the goal names. The command runs in three parts (the venv, pip, the rest),
 so the packages in the venv are counted before and after the install and the install is timed apart; the
 whole command's time is the three together.
+
+--suite runs the pytest command that ends the README's second bash block, as written, in this interpreter's
+environment (installed as that block installs it), and prints its wall time beside the 5-minute goal, with
+the CPU seconds it used and the 1-min load average before it began.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START_GOAL = 3.0
 STOP_GOAL = 3.0
 INSTALL_GOAL = 90.0
+SUITE_GOAL = 300.0
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -110,12 +116,16 @@ def bench_sandbox(rounds: int) -> None:
          "process gone on return: yes; rounds: " + ", ".join(f"{r['stop']:.2f}" for r in results))
 
 
+def readme_command(block: int) -> str:
+    """The first line of README.md's `block`-th (0-based) ```bash block."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    if len(blocks) <= block:
+        raise SystemExit(f"README.md has fewer than {block + 1} ```bash blocks")
+    return str(blocks[block]).strip().splitlines()[0]
+
+
 def readme_first_command() -> str:
-    text = (ROOT / "README.md").read_text()
-    block = re.search(r"```bash\n(.*?)```", text, re.S)
-    if block is None:
-        raise SystemExit("README.md has no ```bash block")
-    return block.group(1).strip().splitlines()[0]
+    return readme_command(0)
 
 
 def _packages(venv: Path) -> int:
@@ -167,14 +177,35 @@ def bench_install() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def bench_suite() -> None:
+    command = readme_command(1)
+    pytest = command[command.rfind("python -m pytest"):]
+    if not pytest.startswith("python -m pytest"):
+        raise SystemExit(f"README's test command no longer ends with a pytest run: {command}")
+    load = os.getloadavg()[0]
+    began, cpu_before = time.perf_counter(), _children_cpu()
+    done = subprocess.run(["bash", "-c", pytest.replace("python", sys.executable, 1)], cwd=ROOT,
+                          capture_output=True, text=True)
+    took, cpu = time.perf_counter() - began, _children_cpu() - cpu_before
+    summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    if done.returncode != 0:
+        raise SystemExit(f"the test suite failed ({done.returncode}): {summary}\n{done.stdout[-3000:]}")
+    print(f"test suite, README's command (1-min load average {load:.1f} before it, {os.cpu_count()} cores):")
+    print(f"  {pytest}")
+    _row("the whole run", took, SUITE_GOAL, f"{summary}; CPU {cpu:.0f} s")
+
+
 def main(argv: list[str] | None = None) -> Any:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="sandbox start/stop rounds (median printed)")
     parser.add_argument("--install", action="store_true", help="also the README's first command (minutes)")
+    parser.add_argument("--suite", action="store_true", help="also the README's test command (minutes)")
     args = parser.parse_args(argv)
     bench_sandbox(args.rounds)
     if args.install:
         bench_install()
+    if args.suite:
+        bench_suite()
 
 
 if __name__ == "__main__":

@@ -62,8 +62,9 @@ on a no-op chain of 50, py-spy --gil, they were about half of the sandbox's CPU 
   service, as clients are thread-safe.
 - **Deep-copying each update expression's syntax tree.** moto's update validator copies the parsed
   expression with `copy.deepcopy` (it rewrites names and values in place): half a millisecond per UpdateItem,
-  6–7 % of the sandbox's CPU in a burst of executions. The tree is plain data: copied through pickle, three
-  times as fast, with deepcopy kept for anything pickle refuses.
+  6–7 % of the sandbox's CPU in a burst of executions. The tree is plain data: copied through pickle in memory
+  (bytes made and read in the same call, never stored or received), three times as fast, with deepcopy kept
+  for anything pickle refuses.
 - **Listing a response class's methods on every request.** moto looks up an action's handler by listing the
   class's functions with `inspect.getmembers` per request; a class's methods do not change while it serves:
   listed once per class.

@@ -109,7 +109,6 @@ class Dispatcher(MapGathering):
         self.launcher = launcher
         self.cache_model = cache_model
         self._plans = _Lru(64)
-        self._json = _Lru(256)
 
     def handle(self, message: dict[str, Any]) -> None:
         handler = getattr(self, f"_on_{message.get('t')}", None)
@@ -120,22 +119,17 @@ class Dispatcher(MapGathering):
     # reading
 
     def plan(self, x: str) -> ExecutionPlan:
-        context = self._cached_json(f"{x}/context.json")
+        context = self.blobs.get_immutable_json(f"{x}/context.json")
         key = context["plan_key"]
         if key not in self._plans:
             self._plans.remember(key, ExecutionPlan.from_dict(self.blobs.get_json(key)))
         return self._plans[key]
 
-    def _cached_json(self, key: str) -> Any:
-        if key not in self._json:
-            self._json.remember(key, self.blobs.get_json(key))
-        return self._json[key]
-
     def _reader(self, x: str) -> Any:
         return memoized(lambda node: self.blobs.get_json(node_outputs(x, node)))
 
     def _node_inputs(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
-        inputs = self._cached_json(f"{x}/inputs.json")
+        inputs = self.blobs.get_immutable_json(f"{x}/inputs.json")
         reader = self._reader(x)
         return {name: resolve(binding, inputs, reader) for name, binding in node.inputs.items()}
 
@@ -187,7 +181,7 @@ class Dispatcher(MapGathering):
 
     def _release_output(self, x: str, plan: ExecutionPlan, node: PlanNode) -> dict[str, Any]:
         if node.kind == "branch":
-            inputs, reader = self._cached_json(f"{x}/inputs.json"), self._reader(x)
+            inputs, reader = self.blobs.get_immutable_json(f"{x}/inputs.json"), self._reader(x)
             return {f"v{i}": resolve(b, inputs, reader) for i, b in enumerate(branch_operands(node))}
         if node.kind != "map":
             return {}
@@ -272,7 +266,7 @@ class Dispatcher(MapGathering):
     def _item_inputs(self, x: str, node: PlanNode, index: int, batch: int) -> dict[str, Any]:
         """A map item's inputs; for a batch (`batch` items from `index`), every item's, under `$batch`, which
         no input name can be: the pod runs them one after another (slipstream.entrypoint)."""
-        values = self._cached_json(f"{x}/{node.id}/inputs.json")
+        values = self.blobs.get_immutable_json(f"{x}/{node.id}/inputs.json")
 
         def item(i: int) -> dict[str, Any]:
             return {k: (v[i] if k in node.mapped_inputs else v) for k, v in values.items()}
@@ -299,7 +293,7 @@ class Dispatcher(MapGathering):
 
     def _max_parallelism(self, x: str) -> int | None:
         root = "/".join(x.split("/")[:3])  # a dynamic child's tasks count against its root execution
-        return self._cached_json(f"{root}/context.json").get("max_parallelism")
+        return self.blobs.get_immutable_json(f"{root}/context.json").get("max_parallelism")
 
     def _wait_for_a_slot(self, m: dict[str, Any], token: str) -> None:
         """Every task slot is taken (the project-domain's quota, or the execution's max_parallelism): the run

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import attempts, notifications
 from chalicelib.bindings import memoized, resolve
-from chalicelib.compiler.plan import case_nodes
+from chalicelib.compiler.plan import ExecutionPlan, case_nodes
 from chalicelib.data import attempt_prefix, node_outputs, split_key
 from chalicelib.errors import NotFoundError
 from chalicelib.spec import Identifier
@@ -101,7 +101,7 @@ class StatusHandler:
         reader = memoized(lambda node: self._node_outputs(x, plan, node))
         return {name: resolve(binding, inputs, reader) for name, binding in plan.outputs.items()}
 
-    def _node_outputs(self, x: str, plan: Any, node_id: str) -> dict[str, Any]:
+    def _node_outputs(self, x: str, plan: ExecutionPlan, node_id: str) -> dict[str, Any]:
         """A conditional's outputs are its case's, copied when the dispatcher handles the case's end; nothing in
         the state machine waits for that copy, so when the conditional is the workflow's last node the execution
         can end first (on AWS the handler's retry came a minute later). Then they are the case's that ran."""

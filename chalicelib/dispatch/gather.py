@@ -76,7 +76,7 @@ class MapGathering:
         so no invocation reads more than a chunk, whatever the map's size."""
         x, node_id = m["x"], m["n"]
         node = self.plan(x).nodes[node_id]  # type: ignore[attr-defined]
-        values = self._cached_json(f"{x}/{node_id}/inputs.json")  # type: ignore[attr-defined]
+        values = self.blobs.get_immutable_json(f"{x}/{node_id}/inputs.json")  # type: ignore[attr-defined]
         count = len(values[node.mapped_inputs[0]]) if node.mapped_inputs else 0
         size = self.chunk_items(node)
         chunks = max(1, math.ceil(count / size))

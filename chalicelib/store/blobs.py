@@ -55,12 +55,14 @@ class BlobStore:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=canonical_json(obj), ContentType="application/json")
         return key
 
-    def get_json(self, key: str) -> Any:
+    def _body(self, key: str) -> bytes:
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
         except self.s3.exceptions.NoSuchKey as exc:
             raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
-        return json.loads(body)
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self._body(key))
 
     def get_immutable_json(self, key: str) -> Any:
         """`get_json` for an object written once and never replaced — an execution's inputs, its outputs once
@@ -69,18 +71,12 @@ class BlobStore:
         per object. Each call parses afresh: callers may change what they get."""
         body = self._immutable.get(key)
         if body is None:
-            try:
-                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            except self.s3.exceptions.NoSuchKey as exc:
-                raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
+            body = self._body(key)
             self._immutable.put(key, body)
         return json.loads(body)
 
     def get_text(self, key: str) -> str:
-        try:
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode(errors="replace")
-        except self.s3.exceptions.NoSuchKey as exc:
-            raise NotFoundError(f"blob [{self.uri(key)}] does not exist") from exc
+        return self._body(key).decode(errors="replace")
 
     def copy(self, source: str, target: str) -> None:
         self.s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
